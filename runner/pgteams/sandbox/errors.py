@@ -1,0 +1,191 @@
+"""Microsoft-shaped error bodies for the sandbox's endpoints.
+
+Shapes come from TEAMS_FACTS.md (Graph OData errors §6, Bot Framework
+connector errors §2, Entra ID token errors §4). Where Microsoft documents no
+body (Workflows webhooks, some 5xx), the sandbox uses a plausible shape and
+docs/sandbox.md says so.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+# --- Entra ID (login) -------------------------------------------------------
+
+
+def aad_error(
+    error: str,
+    code: int,
+    description: str,
+    *,
+    correlation_id: Optional[str] = None,
+) -> dict[str, Any]:
+    now = datetime.now(timezone.utc)
+    trace_id = str(uuid.uuid4())
+    correlation_id = correlation_id or str(uuid.uuid4())
+    stamp = now.strftime("%Y-%m-%d %H:%M:%SZ")
+    return {
+        "error": error,
+        "error_description": (
+            f"AADSTS{code}: {description} Trace ID: {trace_id} "
+            f"Correlation ID: {correlation_id} Timestamp: {stamp}"
+        ),
+        "error_codes": [code],
+        "timestamp": stamp,
+        "trace_id": trace_id,
+        "correlation_id": correlation_id,
+        "error_uri": f"https://login.microsoftonline.com/error?code={code}",
+    }
+
+
+AAD_STATUS_ERRORS = {
+    # status -> (error, AADSTS code, description) for injected token faults
+    400: ("invalid_request", 900144, "The request is not valid (sandbox fault)."),
+    401: ("invalid_client", 7000215, "Invalid client secret provided (sandbox fault)."),
+    429: ("temporarily_unavailable", 90055, "The tenant is being throttled (sandbox fault)."),
+    500: ("server_error", 90033, "A transient error has occurred. Please try again (sandbox fault)."),
+    503: ("temporarily_unavailable", 90033, "A transient error has occurred. Please try again (sandbox fault)."),
+    504: ("temporarily_unavailable", 90033, "The request timed out (sandbox fault)."),
+}
+
+
+def aad_status_error(status: int, correlation_id: Optional[str]) -> dict[str, Any]:
+    error, code, desc = AAD_STATUS_ERRORS.get(
+        status, ("server_error" if status >= 500 else "invalid_request", 90033, f"HTTP {status} (sandbox fault).")
+    )
+    return aad_error(error, code, desc, correlation_id=correlation_id)
+
+
+# --- Microsoft Graph --------------------------------------------------------
+
+
+def graph_date() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def graph_error(code: str, message: str, request_id: str, client_request_id: str) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": graph_date(),
+                "request-id": request_id,
+                "client-request-id": client_request_id,
+            },
+        }
+    }
+
+
+def graph_throttled(request_id: str, client_request_id: str) -> dict[str, Any]:
+    # MGD concepts/throttling.md sample body
+    return {
+        "error": {
+            "code": "TooManyRequests",
+            "innerError": {
+                "code": "429",
+                "date": graph_date(),
+                "message": "Please retry after",
+                "request-id": request_id,
+                "client-request-id": client_request_id,
+                "status": "429",
+            },
+            "message": "Please retry again later.",
+        }
+    }
+
+
+GRAPH_STATUS_CODES = {
+    400: ("BadRequest", "Bad request."),
+    401: ("InvalidAuthenticationToken", "Access token validation failure."),
+    403: ("Forbidden", "Forbidden."),
+    404: ("itemNotFound", "Not found."),
+    409: ("Conflict", "Found multiple applications with the same Microsoft Entra App ID."),
+    412: ("PreconditionFailed", "Precondition failed."),
+    500: ("generalException", "An unspecified error occurred."),
+    502: ("BadGateway", "Bad gateway."),
+    503: ("serviceNotAvailable", "The service is temporarily unavailable. Please try again later."),
+    504: ("GatewayTimeout", "The gateway did not receive a timely response."),
+}
+
+
+def graph_status_error(status: int, request_id: str, client_request_id: str) -> dict[str, Any]:
+    code, msg = GRAPH_STATUS_CODES.get(status, ("UnknownError", f"HTTP {status}."))
+    return graph_error(code, msg, request_id, client_request_id)
+
+
+def graph_not_installed_message(client_id: str, topic: str) -> str:
+    return (
+        f"Application with AAD App Id '{client_id}' is not authorized to generate custom "
+        f"text notifications about '{topic}' to the recipient. Ensure that the expected "
+        "Teams app is installed in the target scope (user, team, or chat)."
+    )
+
+
+# --- Bot Framework connector --------------------------------------------------
+
+
+def bot_error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def bot_blocked() -> dict[str, Any]:
+    # MTD send-proactive-messages.md: 403 ConversationBlockedByUser
+    return {
+        "errorCode": 209,
+        "message": json.dumps(
+            {
+                "subCode": "MessageWritesBlocked",
+                "details": "Thread is blocked from message writes.",
+                "errorCode": None,
+                "errorSubCode": None,
+            }
+        ),
+    }
+
+
+BOT_STATUS_CODES = {
+    400: ("BadArgument", "Bad argument."),
+    401: ("Unauthorized", "Authorization has been denied for this request."),
+    403: ("Forbidden", "Forbidden."),
+    404: ("ConversationNotFound", "Conversation not found."),
+    412: ("PreconditionFailed", "Precondition failed: concurrent operations on the conversation."),
+    413: ("MessageSizeTooBig", "Message size too big."),
+    429: ("Throttled", "Too many requests. Retry after the time in the Retry-After header."),
+    500: ("ServiceError", "Internal service error."),
+    502: ("ServiceError", "Bad gateway."),
+    503: ("ServiceUnavailable", "Service unavailable."),
+    504: ("GatewayTimeout", "Gateway timeout."),
+}
+
+
+def bot_status_error(status: int) -> dict[str, Any]:
+    code, msg = BOT_STATUS_CODES.get(status, ("ServiceError", f"HTTP {status}."))
+    return bot_error(code, msg)
+
+
+# --- Workflows webhook (Logic Apps / Power Automate) -----------------------------
+
+WEBHOOK_STATUS_CODES = {
+    400: ("InvalidRequestContent", "The request content is not valid."),
+    401: ("DirectApiAuthorizationRequired", "The request must be authenticated only by Shared Access scheme."),
+    404: ("WorkflowNotFound", "The workflow could not be found."),
+    413: ("RequestEntityTooLarge", "Request Entity Too Large"),
+    429: ("WorkflowRequestsThrottled", "The workflow's request rate exceeded the limit. Retry after the time in the Retry-After header."),
+    500: ("InternalServerError", "Internal server error."),
+    502: ("BadGateway", "Bad gateway."),
+    503: ("ServiceUnavailable", "The service is temporarily unavailable."),
+    504: ("GatewayTimeout", "The request timed out."),
+}
+
+
+def webhook_error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def webhook_status_error(status: int) -> dict[str, Any]:
+    code, msg = WEBHOOK_STATUS_CODES.get(status, ("InternalServerError", f"HTTP {status}."))
+    return webhook_error(code, msg)

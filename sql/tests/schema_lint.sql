@@ -1,0 +1,62 @@
+-- schema_lint: the security and documentation rules every msteams object must follow.
+BEGIN;
+SELECT plan(9);
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc AS p
+     WHERE p.pronamespace = 'msteams'::regnamespace AND p.prosecdef
+       AND NOT EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) AS c WHERE c LIKE 'search_path=%')
+$$, 'every SECURITY DEFINER function pins search_path');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc AS p
+     WHERE p.pronamespace = 'msteams'::regnamespace AND p.prosecdef
+       AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) AS c
+                        WHERE c IN ('search_path=pg_catalog, pg_temp', 'search_path=pg_catalog,pg_temp'))
+$$, 'every SECURITY DEFINER function pins search_path to pg_catalog, pg_temp (pg_temp last)');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc AS p
+     WHERE p.pronamespace = 'msteams'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL
+$$, 'every function has a COMMENT ON FUNCTION');
+
+SELECT is_empty($$
+    SELECT c.oid::regclass::text FROM pg_class AS c
+     WHERE c.relnamespace = 'msteams'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+       AND obj_description(c.oid, 'pg_class') IS NULL
+$$, 'every table, partition, view and sequence has a COMMENT ON');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc AS p
+     WHERE p.pronamespace = 'msteams'::regnamespace AND has_function_privilege('public', p.oid, 'EXECUTE')
+$$, 'no function is executable by PUBLIC');
+
+SELECT is_empty($$
+    SELECT c.oid::regclass::text FROM pg_class AS c
+      JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attname = 'tenant' AND NOT a.attisdropped
+     WHERE c.relnamespace = 'msteams'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relrowsecurity
+$$, 'every table and partition with a tenant column has row level security enabled');
+
+SELECT is_empty($$
+    SELECT c.oid::regclass::text FROM pg_class AS c
+      JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attname = 'tenant' AND NOT a.attisdropped
+     WHERE c.relnamespace = 'msteams'::regnamespace AND c.relkind IN ('r', 'p')
+       AND NOT EXISTS (SELECT 1 FROM pg_policy AS p WHERE p.polrelid = c.oid AND p.polname LIKE '%\_tenant\_read')
+$$, 'every table and partition with a tenant column has the tenant read policy');
+
+SELECT is_empty($$
+    SELECT con.conrelid::regclass::text FROM pg_constraint AS con
+      JOIN pg_class AS c ON c.oid = con.conrelid
+     WHERE c.relnamespace = 'msteams'::regnamespace AND con.contype = 'p'
+       AND EXISTS (SELECT 1 FROM pg_attribute AS a WHERE a.attrelid = c.oid AND a.attname = 'tenant')
+       AND (SELECT a.attname FROM pg_attribute AS a WHERE a.attrelid = con.conrelid AND a.attnum = con.conkey[1]) <> 'tenant'
+$$, 'every primary key of a tenant table starts with tenant');
+
+SELECT is_empty($$
+    SELECT c.oid::regclass::text FROM pg_class AS c
+     WHERE c.relnamespace = 'msteams'::regnamespace AND c.relkind = 'v'
+       AND NOT coalesce(c.reloptions @> ARRAY['security_invoker=true'], false)
+$$, 'every view is security_invoker');
+
+SELECT * FROM finish();
+ROLLBACK;
