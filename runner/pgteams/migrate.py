@@ -34,6 +34,16 @@ class Step:
     sql: str
     as_owner: bool = True
     files: list[str] = field(default_factory=list)
+    spans: list[tuple[int, int, str]] = field(default_factory=list)   # (start, end, file) in sql
+
+    def locate(self, position: int | None) -> str:
+        """`file line N` for a 1-based character position in sql (from an error's diagnostics)."""
+        if not position:
+            return ""
+        for start, end, name in self.spans:
+            if start <= position - 1 < end:
+                return f" (in {name} line {self.sql.count(chr(10), start, position - 1) + 1})"
+        return ""
 
 
 def manifest_path() -> Path:
@@ -56,13 +66,16 @@ def load_steps(manifest: Path | None = None) -> list[Step]:
             rel = str(Path(p).relative_to(root))
             if rel not in code_files:
                 code_files.append(rel)
-    parts = ["SET LOCAL check_function_bodies = off;"]   # bodies may name functions defined later
-    parts += [f"-- {f}\n{(root / f).read_text()}" for f in code_files]
-    parts.append("SET LOCAL check_function_bodies = on;")
-    parts += [s.rstrip().rstrip(";") + ";" for s in spec.get("after_code", [])]
-    code_sql = "\n".join(parts)
+    # check_function_bodies stays on: a SQL-language body is checked as it is created, so files
+    # load in the manifest's order (helpers `_*.sql` first, views last).
+    code_sql, spans = "", []
+    for f in code_files:
+        text = (root / f).read_text() + "\n"
+        spans.append((len(code_sql), len(code_sql) + len(text), f))
+        code_sql += text
+    code_sql += "\n".join(s.rstrip().rstrip(";") + ";" for s in spec.get("after_code", []))
     digest = hashlib.sha256(code_sql.encode()).hexdigest()[:16]
-    steps.append(Step(id=f"code/{digest}", sql=code_sql, files=code_files))
+    steps.append(Step(id=f"code/{digest}", sql=code_sql, files=code_files, spans=spans))
     return steps
 
 
@@ -173,8 +186,9 @@ def migrate(dsn: str, *, limit: int | None = None, steps: list[Step] | None = No
                 try:
                     backend.apply_one(m)
                 except psycopg.Error as exc:
+                    where = m._step.locate(int(exc.diag.statement_position or 0)) if exc.diag else ""
                     raise MigrateError(
-                        f"migration step {m.id} failed on {target}: {_describe(exc)}; "
+                        f"migration step {m.id} failed on {target}{where}: {_describe(exc)}; "
                         "that step was rolled back and will be applied by the next run"
                     ) from None
                 applied.append(m.id)

@@ -1,0 +1,81 @@
+-- Put deliveries whose final outcome was failed or skipped back in the outbox, with their kept
+-- payload and a fresh attempt budget. Used by retry responses and retry_failed().
+CREATE OR REPLACE FUNCTION msteams._requeue(p_tenant uuid, p_delivery_ids bigint[])
+    RETURNS TABLE (delivery_id bigint, destination_type text, destination_id text, status text, error_code text)
+    LANGUAGE plpgsql
+    VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    RETURN QUERY
+    WITH dead AS (
+        SELECT p.* FROM msteams.dead_letter_payloads AS p
+         WHERE p.tenant = p_tenant AND p.delivery_id = ANY (p_delivery_ids)
+           FOR UPDATE
+    ), judged AS (
+        SELECT d.*, t.transport, conv.conversation_id, cat.max_attempts, cat.default_ttl,
+               msteams._skip_code(ig, t.transport,
+                   CASE t.transport
+                       WHEN 'webhook' THEN EXISTS (SELECT 1 FROM msteams.webhooks AS w
+                                                    WHERE w.tenant = p_tenant AND w.webhook_name = d.destination_id)
+                       WHEN 'bot' THEN conv.conversation_id IS NOT NULL
+                       ELSE true END) AS skip_code
+          FROM dead AS d
+         CROSS JOIN LATERAL (SELECT msteams._transport(d.destination_type, d.payload) AS transport) AS t
+          JOIN msteams.categories AS cat ON cat.category = d.category
+          LEFT JOIN msteams.integrations AS ig ON ig.tenant = p_tenant
+          LEFT JOIN LATERAL (
+                SELECT cr.conversation_id FROM msteams.conversation_references AS cr
+                 WHERE t.transport = 'bot' AND cr.tenant = p_tenant AND cr.status = 'active'
+                   AND (cr.conversation_id = d.destination_id
+                        OR (d.destination_type = 'chat' AND cr.conversation_type = 'personal'
+                            AND cr.microsoft_user_id = d.destination_id))
+                 ORDER BY (cr.conversation_id = d.destination_id) DESC, cr.last_activity_at DESC
+                 LIMIT 1) AS conv ON true
+    ), queued AS (
+        INSERT INTO msteams.outbox AS o
+               (tenant, delivery_id, available_at, attempt_count, max_attempts, priority, category,
+                destination_type, destination_id, transport, conversation_id, internal_notification_id,
+                enqueue_key, event_type, correlation_id, expires_at, payload, created_at)
+        SELECT p_tenant, j.delivery_id, now(), j.attempt_count, least(j.attempt_count + j.max_attempts, 50),
+               j.priority, j.category, j.destination_type, j.destination_id, j.transport, j.conversation_id,
+               j.internal_notification_id, j.enqueue_key, j.event_type, j.correlation_id,
+               now() + j.default_ttl, j.payload, j.enqueued_at
+          FROM judged AS j WHERE j.skip_code IS NULL
+        RETURNING o.delivery_id
+    ), unparked AS (
+        DELETE FROM msteams.dead_letter_payloads AS p
+         USING judged AS j
+         WHERE j.skip_code IS NULL AND p.tenant = p_tenant AND p.delivery_id = j.delivery_id
+        RETURNING p.delivery_id
+    ), still_skipped AS (      -- still cannot be attempted: recorded again, the payload stays parked
+        UPDATE msteams.dead_letter_payloads AS p
+           SET final_status = 'skipped', error_code = j.skip_code, closed_at = now()
+          FROM judged AS j
+         WHERE j.skip_code IS NOT NULL AND p.tenant = p_tenant AND p.delivery_id = j.delivery_id
+        RETURNING p.delivery_id
+    ), skipped_ledger AS (
+        INSERT INTO msteams.notification_deliveries AS l
+               (tenant, delivery_id, attempt_number, status, final, internal_notification_id, category, priority,
+                destination_type, destination_id, idempotency_key, event_type, correlation_id, error_code,
+                retryable, enqueued_at)
+        SELECT p_tenant, j.delivery_id, j.attempt_count + 1, 'skipped', true, j.internal_notification_id,
+               j.category, j.priority, j.destination_type, j.destination_id,
+               msteams._ledger_key(j.internal_notification_id, p_tenant, j.destination_type, j.destination_id,
+                                   j.attempt_count + 1),
+               j.event_type, j.correlation_id, j.skip_code, false, j.enqueued_at
+          FROM judged AS j WHERE j.skip_code IS NOT NULL
+        RETURNING l.delivery_id
+    )
+    SELECT j.delivery_id, j.destination_type, j.destination_id,
+           CASE WHEN j.skip_code IS NULL THEN 'queued' ELSE 'skipped' END, j.skip_code
+      FROM judged AS j
+     ORDER BY j.delivery_id;
+    IF FOUND THEN
+        PERFORM pg_notify('msteams_outbox', '');
+    END IF;
+END
+$fn$;
+REVOKE ALL ON FUNCTION msteams._requeue(uuid, bigint[]) FROM PUBLIC;
+COMMENT ON FUNCTION msteams._requeue(uuid, bigint[]) IS
+'Internal: move dead-lettered deliveries back to the outbox with a fresh attempt budget and expiry (or record them skipped again when they still cannot be attempted).';

@@ -1,0 +1,139 @@
+-- record_response: a recipient acted on a notification (card action, or the host's own UI):
+-- acknowledge, escalate, retry (queue a failed delivery again) or discard (close it). Always
+-- writes an audit event; idempotent under Teams' retries of the same invoke (p_activity_id).
+CREATE OR REPLACE FUNCTION msteams.record_response(
+    p_tenant         uuid,
+    p_delivery_id    bigint,
+    p_action         text,
+    p_actor_user_id  text,
+    p_surface        text        DEFAULT 'bot',
+    p_activity_id    text        DEFAULT NULL,
+    p_correlation_id text        DEFAULT NULL,
+    p_input          jsonb       DEFAULT NULL,
+    p_responded_at   timestamptz DEFAULT now(),
+    OUT audit_id     bigint,
+    OUT outcome      text)
+    RETURNS record
+    LANGUAGE plpgsql
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_key     text;
+    v_pending boolean;
+    v_dead    boolean;
+    v_sent    record;
+    v_known   boolean;
+BEGIN
+    PERFORM msteams._assert_tenant('record_response', p_tenant);
+    IF p_delivery_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'record_response: delivery_id must not be null',
+            COLUMN = 'delivery_id', HINT = 'Pass the delivery id carried by the card action.';
+    END IF;
+    IF p_action IS NULL OR p_action NOT IN ('acknowledge', 'escalate', 'retry', 'discard') THEN
+        RAISE EXCEPTION USING ERRCODE = CASE WHEN p_action IS NULL THEN 'null_value_not_allowed' ELSE 'invalid_parameter_value' END,
+            MESSAGE = format('record_response: action %L is not known', left(p_action, 64)), COLUMN = 'action',
+            HINT = 'Use one of: acknowledge, escalate, retry, discard.';
+    END IF;
+    IF p_actor_user_id IS NULL OR p_actor_user_id = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'record_response: actor_user_id must not be empty',
+            COLUMN = 'actor_user_id', HINT = 'Pass the acting Teams user''s Entra object id (activity.from.aadObjectId).';
+    END IF;
+    IF p_responded_at IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'record_response: responded_at must not be null',
+            COLUMN = 'responded_at', HINT = 'Omit it to use the current time.';
+    END IF;
+
+    -- The same invoke delivered twice (Teams retries) is answered once: serialise on its key,
+    -- then a repeat finds the audit event of the first and changes nothing.
+    IF p_activity_id IS NOT NULL THEN
+        v_key := format('response|%s|%s|%s', p_delivery_id, p_action, p_activity_id);
+        PERFORM pg_advisory_xact_lock(hashtextextended(p_tenant::text || '|' || v_key, 0));
+        SELECT k.ref_id INTO audit_id FROM msteams.idempotency_keys AS k
+         WHERE k.tenant = p_tenant AND k.scope = 'audit' AND k.idempotency_key = v_key;
+        IF FOUND THEN
+            outcome := 'duplicate';
+            RETURN;
+        END IF;
+    END IF;
+
+    PERFORM 1 FROM msteams.outbox AS o WHERE o.tenant = p_tenant AND o.delivery_id = p_delivery_id FOR UPDATE;
+    v_pending := FOUND;
+    v_dead := EXISTS (SELECT 1 FROM msteams.dead_letter_payloads AS p
+                       WHERE p.tenant = p_tenant AND p.delivery_id = p_delivery_id);
+    SELECT d.created_at, d.ledger_id INTO v_sent FROM msteams.notification_deliveries AS d
+     WHERE d.tenant = p_tenant AND d.delivery_id = p_delivery_id AND d.status IN ('sent', 'delivered')
+     ORDER BY d.created_at DESC, d.ledger_id DESC LIMIT 1;
+    v_known := v_pending OR EXISTS (SELECT 1 FROM msteams.notification_deliveries AS d
+                                     WHERE d.tenant = p_tenant AND d.delivery_id = p_delivery_id);
+    IF NOT v_known THEN
+        RAISE EXCEPTION USING ERRCODE = 'no_data_found',
+            MESSAGE = format('record_response: delivery %s does not exist for this tenant', p_delivery_id),
+            COLUMN = 'delivery_id', HINT = 'Pass a delivery id returned by enqueue for this tenant.';
+    END IF;
+
+    CASE p_action
+    WHEN 'acknowledge', 'escalate' THEN
+        IF v_sent.ledger_id IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('record_response: delivery %s was not sent, so it cannot be %s', p_delivery_id,
+                                 CASE p_action WHEN 'acknowledge' THEN 'acknowledged' ELSE 'escalated' END),
+                COLUMN = 'action', HINT = 'Acknowledge or escalate a sent delivery; retry or discard a failed one.';
+        END IF;
+        outcome := CASE p_action WHEN 'acknowledge' THEN 'acknowledged' ELSE 'escalated' END;
+    WHEN 'retry' THEN
+        IF NOT v_dead THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('record_response: delivery %s has not failed, so there is nothing to retry', p_delivery_id),
+                COLUMN = 'action', HINT = 'Only a delivery whose final outcome was failed or skipped can be retried.';
+        END IF;
+        SELECT r.status INTO outcome FROM msteams._requeue(p_tenant, ARRAY[p_delivery_id]) AS r;
+        outcome := CASE outcome WHEN 'queued' THEN 'requeued' ELSE 'still_skipped' END;
+    WHEN 'discard' THEN
+        IF v_dead THEN
+            DELETE FROM msteams.dead_letter_payloads AS p WHERE p.tenant = p_tenant AND p.delivery_id = p_delivery_id;
+        ELSIF v_pending THEN          -- still being retried: stop, and close it without sending again
+            WITH gone AS (
+                DELETE FROM msteams.outbox AS o WHERE o.tenant = p_tenant AND o.delivery_id = p_delivery_id
+                RETURNING o.*)
+            INSERT INTO msteams.notification_deliveries AS d
+                   (tenant, delivery_id, attempt_number, status, final, internal_notification_id, category, priority,
+                    destination_type, destination_id, idempotency_key, event_type, correlation_id, error_code,
+                    retryable, enqueued_at)
+            SELECT p_tenant, g.delivery_id, g.attempt_count + 1, 'skipped', true, g.internal_notification_id,
+                   g.category, g.priority, g.destination_type, g.destination_id,
+                   msteams._ledger_key(g.internal_notification_id, p_tenant, g.destination_type, g.destination_id,
+                                       g.attempt_count + 1),
+                   g.event_type, g.correlation_id, 'discarded', false, g.created_at
+              FROM gone AS g;
+        ELSE
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('record_response: delivery %s was sent, so there is nothing to discard', p_delivery_id),
+                COLUMN = 'action', HINT = 'Discard closes a failed or still-retrying delivery.';
+        END IF;
+        outcome := 'discarded';
+    END CASE;
+
+    -- The response is recorded on the delivery's latest ledger row …
+    UPDATE msteams.notification_deliveries AS d
+       SET responded_at = p_responded_at, response_action = p_action, responded_by = left(p_actor_user_id, 1024)
+     WHERE d.tenant = p_tenant
+       AND (d.created_at, d.ledger_id) = (SELECT l.created_at, l.ledger_id FROM msteams.notification_deliveries AS l
+                                           WHERE l.tenant = p_tenant AND l.delivery_id = p_delivery_id
+                                           ORDER BY (l.status IN ('sent', 'delivered')) DESC, l.created_at DESC, l.ledger_id DESC
+                                           LIMIT 1);
+    -- … and in the audit ledger.
+    audit_id := msteams.record_audit_event(
+        p_tenant => p_tenant, p_surface => p_surface, p_action_id => p_action, p_actor_user_id => p_actor_user_id,
+        p_result_status => 'success',
+        p_input => coalesce(p_input, jsonb_build_object('delivery_id', p_delivery_id, 'action', p_action)),
+        p_target_type => 'delivery', p_target_id => p_delivery_id::text, p_delivery_id => p_delivery_id,
+        p_activity_id => p_activity_id, p_correlation_id => p_correlation_id, p_idempotency_key => v_key);
+END
+$fn$;
+ALTER FUNCTION msteams.record_response(uuid, bigint, text, text, text, text, text, jsonb, timestamptz) OWNER TO msteams_owner;
+REVOKE ALL ON FUNCTION msteams.record_response(uuid, bigint, text, text, text, text, text, jsonb, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION msteams.record_response(uuid, bigint, text, text, text, text, text, jsonb, timestamptz) TO msteams_app;
+COMMENT ON FUNCTION msteams.record_response(uuid, bigint, text, text, text, text, text, jsonb, timestamptz) IS
+'Record a recipient''s response to a delivery and write its audit event. acknowledge/escalate: a sent delivery gets responded_at, response_action, responded_by. retry: a delivery that ended failed or skipped is queued again with its kept payload (outcome requeued, or still_skipped). discard: closes a failed delivery (its payload is dropped) or stops one still being retried. With p_activity_id (the Teams invoke id) a repeat of the same invoke returns the first audit_id with outcome duplicate and changes nothing. Errors: P0002 unknown delivery, 55000 an action its state does not allow, 22004/22023 naming the field.';
