@@ -57,5 +57,57 @@ def migrate(dsn: str | None, steps: int | None, dry_run: bool) -> None:
         fail(str(exc))
 
 
+def _setup_logging(level: str) -> None:
+    import logging
+
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+@main.command()
+@click.option("--dsn", envvar="PGTEAMS_DSN", required=True, help="Database to send from (role msteams_runner).")
+@click.option("--worker-id", help="Name of this runner in leases (default host:pid).")
+@click.option("--batch-size", type=int, help="Deliveries per claim (default 100).")
+@click.option("--concurrency", type=int, help="Sends in flight at once (default 64).")
+@click.option("--lease-seconds", type=float, help="Lease per claim (default 120).")
+@click.option("--poll-interval", type=float, help="Seconds between polls when no NOTIFY arrives (default 5).")
+@click.option("--shutdown-timeout", type=float, help="SIGTERM: seconds in-flight sends may take (default 20).")
+@click.option("--http-timeout", type=float, help="Seconds per HTTP request (default 15).")
+@click.option("--login-authority-host", help="Login authority (default https://login.microsoftonline.com).")
+@click.option("--graph-base", help="Graph base URL (default https://graph.microsoft.com/v1.0).")
+@click.option("--ca-file", help="Trust this CA bundle instead of the system's (e.g. the sandbox's).")
+@click.option("--service-url-host", "service_url_hosts", multiple=True,
+              help="Allow bot sends to this serviceUrl host (repeatable; replaces Microsoft's defaults).")
+@click.option("--webhook-host", "webhook_hosts", multiple=True,
+              help="Allow webhook sends to this host or .suffix (repeatable; replaces the defaults).")
+@click.option("--no-throttle", is_flag=True, default=None, help="Do not pace sends at Microsoft's limits.")
+@click.option("--metrics-port", type=int, help="Serve Prometheus /metrics on this port.")
+@click.option("--log-level", default="INFO", show_default=True)
+def run(dsn, worker_id, batch_size, concurrency, lease_seconds, poll_interval, shutdown_timeout, http_timeout,
+        login_authority_host, graph_base, ca_file, service_url_hosts, webhook_hosts, no_throttle, metrics_port,
+        log_level) -> None:
+    """Send due deliveries until SIGTERM/SIGINT, each with its own tenant's credentials."""
+    import asyncio
+
+    from .config import Settings
+    from .worker import Runner
+
+    _setup_logging(log_level)
+    try:
+        settings = Settings.from_env(
+            dsn=dsn, worker_id=worker_id, batch_size=batch_size, concurrency=concurrency,
+            lease_seconds=lease_seconds, poll_interval=poll_interval, shutdown_timeout=shutdown_timeout,
+            http_timeout=http_timeout, login_authority_host=login_authority_host, graph_base=graph_base,
+            ca_file=ca_file, service_url_hosts=tuple(service_url_hosts) or None,
+            webhook_hosts=tuple(webhook_hosts) or None, throttle=False if no_throttle else None,
+            metrics_port=metrics_port)
+    except (ValueError, TypeError) as exc:
+        fail(str(exc))
+    runner = Runner(settings)
+    if settings.metrics_port:
+        runner.metrics.serve(settings.metrics_port)
+    sys.exit(asyncio.run(runner.run()))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

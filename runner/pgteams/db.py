@@ -1,0 +1,89 @@
+"""Every SQL statement the runner runs, and how its connections are made.
+
+The runner calls only the SQL API (msteams.claim_deliveries, complete_deliveries,
+release_deliveries, defer_deliveries, next_due_at) and never reads or writes a table itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from .config import Settings
+
+CLAIM = "SELECT * FROM msteams.claim_deliveries(%s, %s, make_interval(secs => %s))"
+COMPLETE = "SELECT tenant, delivery_id, outcome, retry_at FROM msteams.complete_deliveries(%s, %s)"
+RELEASE = "SELECT msteams.release_deliveries(%s, %s)"
+DEFER = "SELECT msteams.defer_deliveries(%s, %s)"
+NEXT_DUE = "SELECT msteams.next_due_at() AS at"
+
+
+def conninfo(settings: Settings, application_name: str) -> str:
+    """The DSN plus what keeps a runner from hanging on a half-open connection (STYLE Part 3 item 9)."""
+    params = conninfo_to_dict(settings.dsn)
+    options = params.get("options") or ""
+    options += (f" -c statement_timeout={settings.statement_timeout_ms}"
+                f" -c idle_in_transaction_session_timeout={max(settings.statement_timeout_ms * 2, 60000)}")
+    params.update(
+        options=options.strip(), application_name=params.get("application_name") or application_name,
+        keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
+        tcp_user_timeout=60000, connect_timeout=params.get("connect_timeout") or 10,
+    )
+    return make_conninfo(**params)
+
+
+async def connect(settings: Settings, application_name: str) -> psycopg.AsyncConnection:
+    return await psycopg.AsyncConnection.connect(
+        conninfo(settings, application_name), autocommit=True, row_factory=dict_row)
+
+
+class Database:
+    """The runner's SQL API calls on one autocommit connection (reconnected by the caller)."""
+
+    def __init__(self, settings: Settings, role: str) -> None:
+        self._settings = settings
+        self._role = role
+        self._conn: psycopg.AsyncConnection | None = None
+
+    async def _connection(self) -> psycopg.AsyncConnection:
+        if self._conn is None or self._conn.closed:
+            self._conn = await connect(self._settings, f"pgteams-runner-{self._role}")
+        return self._conn
+
+    async def _rows(self, sql: str, params: tuple) -> list[dict]:
+        conn = await self._connection()
+        try:
+            cur = await conn.execute(sql, params)
+            return await cur.fetchall()
+        except psycopg.OperationalError:
+            await self.close()          # the next call reconnects
+            raise
+
+    async def claim(self, limit: int) -> list[dict]:
+        return await self._rows(CLAIM, (self._settings.worker_id, limit, self._settings.lease_seconds))
+
+    async def complete(self, outcomes: list[dict]) -> list[dict]:
+        return await self._rows(COMPLETE, (self._settings.worker_id, Jsonb(outcomes)))
+
+    async def defer(self, deferrals: list[dict]) -> int:
+        rows = await self._rows(DEFER, (self._settings.worker_id, Jsonb(deferrals)))
+        return int(next(iter(rows[0].values())))
+
+    async def release(self, delivery_ids: list[int] | None) -> int:
+        rows = await self._rows(RELEASE, (self._settings.worker_id, delivery_ids))
+        return int(next(iter(rows[0].values())))
+
+    async def next_due_at(self) -> dt.datetime | None:
+        rows = await self._rows(NEXT_DUE, ())
+        return rows[0]["at"]
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            try:
+                await self._conn.close()
+            finally:
+                self._conn = None

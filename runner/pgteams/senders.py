@@ -1,0 +1,98 @@
+"""The three senders: Graph activity feed, Bot Framework connector, Teams Workflows webhook.
+
+Each takes one claimed delivery row and returns an Outcome. Senders never touch the database.
+Bot tokens go only to serviceUrl hosts on the allow-list; webhook URLs (secrets) are only ever
+used as request targets, never logged or put in an error message.
+"""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from .auth import CredentialKey, TokenError, TokenProvider
+from .classify import Outcome, classify, classify_exception
+from .config import Settings, host_allowed
+
+_GRAPH_PATHS = {
+    "user_activity": "/users/{id}/teamwork/sendActivityNotification",
+    "chat": "/chats/{id}/sendActivityNotification",
+    "channel": "/teams/{id}/sendActivityNotification",      # Graph for a channel: the team id
+}
+
+
+def _refused(code: str, message: str) -> Outcome:
+    return Outcome(status="failed", error_code=code, error_message=message)
+
+
+def _url_ok(url: str | None, allowed: tuple[str, ...]) -> bool:
+    if not url:
+        return False
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    return parts.scheme == "https" and not parts.username and host_allowed(parts.hostname, port, allowed)
+
+
+class Senders:
+    def __init__(self, settings: Settings, tokens: TokenProvider, client: httpx.AsyncClient) -> None:
+        self._settings = settings
+        self._tokens = tokens
+        self._client = client
+
+    async def send(self, row) -> Outcome:
+        transport = row["transport"]
+        try:
+            if transport == "graph":
+                request = await self._graph_request(row)
+            elif transport == "bot":
+                request = await self._bot_request(row)
+            else:
+                request = self._webhook_request(row)
+            if isinstance(request, Outcome):          # refused before sending
+                return request
+            response = await self._client.send(request)
+            await response.aread()
+        except TokenError as exc:
+            return _refused(exc.code, str(exc))
+        except httpx.HTTPError as exc:
+            return classify_exception(exc)
+        return classify(transport, response)
+
+    async def _graph_request(self, row) -> httpx.Request | Outcome:
+        token = await self._tokens.token(CredentialKey.graph(row), self._settings.graph_scope)
+        destination = row["destination_id"]
+        path = _GRAPH_PATHS[row["destination_type"]].format(id=quote(destination, safe="@:.-_"))
+        body = dict(row["payload"])
+        if row["teams_app_id"] and "teamsAppId" not in body:
+            body["teamsAppId"] = row["teams_app_id"]          # disambiguates apps sharing one Entra app
+        if row["destination_type"] == "chat":
+            body.setdefault("recipient", {"@odata.type": "microsoft.graph.chatMembersNotificationRecipient",
+                                          "chatId": destination})
+        elif row["destination_type"] == "channel":
+            body.setdefault("recipient", {"@odata.type": "microsoft.graph.teamMembersNotificationRecipient",
+                                          "teamId": destination})
+        return self._client.build_request(
+            "POST", self._settings.graph_base.rstrip("/") + path, json=body,
+            headers={"Authorization": f"Bearer {token}", "client-request-id": str(uuid.uuid4())})
+
+    async def _bot_request(self, row) -> httpx.Request | Outcome:
+        service_url = row["service_url"]
+        if not _url_ok(service_url, self._settings.service_url_hosts):
+            # serviceUrl comes from inbound traffic: a bot token must never reach another host.
+            return _refused("destination_not_allowed",
+                            "the conversation's serviceUrl host is not on the runner's allow-list of Microsoft connector hosts")
+        token = await self._tokens.token(CredentialKey.bot(row), self._settings.bot_scope)
+        url = f"{service_url.rstrip('/')}/v3/conversations/{quote(row['conversation_id'], safe=':@;=')}/activities"
+        return self._client.build_request("POST", url, json=row["payload"],
+                                          headers={"Authorization": f"Bearer {token}"})
+
+    def _webhook_request(self, row) -> httpx.Request | Outcome:
+        url = row["webhook_url"]
+        if not _url_ok(url, self._settings.webhook_hosts):
+            return _refused("destination_not_allowed", "the webhook's host is not on the runner's webhook allow-list")
+        return self._client.build_request("POST", url, json=row["payload"])
