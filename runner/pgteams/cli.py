@@ -57,6 +57,11 @@ def migrate(dsn: str | None, steps: int | None, dry_run: bool) -> None:
         fail(str(exc))
 
 
+from .sandbox.cli import sandbox_command  # noqa: E402
+
+main.add_command(sandbox_command)
+
+
 def _setup_logging(level: str) -> None:
     import logging
 
