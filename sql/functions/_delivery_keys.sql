@@ -35,7 +35,7 @@ COMMENT ON FUNCTION msteams._ledger_key(text, uuid, text, text, integer) IS
 'Internal: the ledger key of one attempt, hex SHA-256 of internal_notification_id|tenant|destination_type|destination_id|attempt_number (DESIGN §10).';
 
 -- When a failed attempt is tried again: capped exponential backoff with jitter, never sooner than
--- the provider's Retry-After. attempt 1 → 5-10 s, 2 → 10-20 s, 3 → 20-40 s … capped at 15-30 min.
+-- the provider's Retry-After. attempt 1 → 1-2 s, 2 → 2-4 s, 3 → 4-8 s … capped at 15-30 min.
 CREATE OR REPLACE FUNCTION msteams._retry_delay(p_attempt integer, p_retry_after interval DEFAULT NULL)
     RETURNS interval
     LANGUAGE sql
@@ -44,9 +44,9 @@ CREATE OR REPLACE FUNCTION msteams._retry_delay(p_attempt integer, p_retry_after
 AS $fn$
     SELECT greatest(
         coalesce(p_retry_after, interval '0'),
-        least(interval '10 seconds' * power(2, greatest(p_attempt, 1) - 1), interval '30 minutes')
+        least(interval '2 seconds' * power(2, greatest(p_attempt, 1) - 1), interval '30 minutes')
             * (0.5 + random() / 2))
 $fn$;
 REVOKE ALL ON FUNCTION msteams._retry_delay(integer, interval) FROM PUBLIC;
 COMMENT ON FUNCTION msteams._retry_delay(integer, interval) IS
-'Internal: delay before the next attempt: 10 s × 2^(attempt-1), capped at 30 min, times 50-100 % jitter, and never less than Retry-After.';
+'Internal: delay before the next attempt: 2 s × 2^(attempt-1), capped at 30 min, times 50-100 % jitter, and never less than Retry-After.';

@@ -169,7 +169,9 @@ AS $fn$
             (23, o.item->>'expires_at' IS NOT NULL AND msteams._to_timestamptz(o.item->>'expires_at') IS NULL,
                 'expires_at', 'is not a timestamp', 'Pass an ISO 8601 timestamp with a time zone, or omit it for the category default.', '22023'),
             (24, msteams._to_timestamptz(o.item->>'expires_at') <= greatest(now(), coalesce(msteams._to_timestamptz(o.item->>'run_at'), now())),
-                'expires_at', 'is not after run_at and now', 'An expiry must leave time to send: pass a later expires_at, or omit it.', '22023')
+                'expires_at', 'is not after run_at and now', 'An expiry must leave time to send: pass a later expires_at, or omit it.', '22023'),
+            (25, msteams._to_timestamptz(o.item->>'run_at') >= timestamptz '10000-01-01 00:00:00+00',
+                'run_at', 'is after the year 9999', 'Pass the time to send at, or omit it to send now.', '22023')
           ) AS v(n, failed, field, problem, hint, sqlstate)
          WHERE v.failed
          ORDER BY v.n

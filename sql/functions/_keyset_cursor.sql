@@ -85,7 +85,7 @@ BEGIN
         after_id := 9223372036854775807;
         RETURN;
     END IF;
-    IF p_cursor ~ '^[A-Za-z0-9_-]{1,400}$' AND length(p_cursor) % 4 <> 1 THEN
+    IF p_cursor ~ '^[A-Za-z0-9_-]+$' AND length(p_cursor) <= 400 AND length(p_cursor) % 4 <> 1 THEN
         BEGIN
             v_text := convert_from(decode(translate(p_cursor, '-_', '+/')
                                           || repeat('=', (4 - length(p_cursor) % 4) % 4), 'base64'), 'UTF8');
@@ -95,7 +95,7 @@ BEGIN
     END IF;
     v_parts := string_to_array(v_text, '|');
     IF v_parts IS NULL OR cardinality(v_parts) <> 5 OR v_parts[1] <> 'v1' OR v_parts[2] <> p_scope
-       OR v_parts[3] !~ '^[0-9a-f]{16}$' OR v_parts[4] !~ '^-?[0-9]{1,18}$' OR v_parts[5] !~ '^[0-9]{1,18}$' THEN
+       OR v_parts[3] !~ '^[0-9a-f]{16}$' OR v_parts[4] !~ '^-?[0-9]{1,17}$' OR v_parts[5] !~ '^[0-9]{1,18}$' THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('%s: cursor is not valid', p_function), COLUMN = 'cursor',
             HINT = 'Pass next_cursor from the previous page unchanged, or NULL for the first page.';

@@ -13,7 +13,8 @@ BEGIN
          WHERE p.tenant = p_tenant AND p.delivery_id = ANY (p_delivery_ids)
            FOR UPDATE
     ), judged AS (
-        SELECT d.*, t.transport, conv.conversation_id, cat.max_attempts, cat.default_ttl,
+        SELECT d.*, greatest(d.attempt_count, la.last_attempt) AS attempts_used,
+               t.transport, conv.conversation_id, cat.max_attempts, cat.default_ttl,
                msteams._skip_code(ig, t.transport,
                    CASE t.transport
                        WHEN 'webhook' THEN EXISTS (SELECT 1 FROM msteams.webhooks AS w
@@ -21,6 +22,10 @@ BEGIN
                        WHEN 'bot' THEN conv.conversation_id IS NOT NULL
                        ELSE true END) AS skip_code
           FROM dead AS d
+         -- a skip used an attempt number too (its ledger row): the next attempt comes after the last one
+         CROSS JOIN LATERAL (SELECT coalesce(max(l.attempt_number), 0) AS last_attempt
+                               FROM msteams.notification_deliveries AS l
+                              WHERE l.tenant = p_tenant AND l.delivery_id = d.delivery_id) AS la
          CROSS JOIN LATERAL (SELECT msteams._transport(d.destination_type, d.payload) AS transport) AS t
           JOIN msteams.categories AS cat ON cat.category = d.category
           LEFT JOIN msteams.integrations AS ig ON ig.tenant = p_tenant
@@ -37,7 +42,7 @@ BEGIN
                (tenant, delivery_id, available_at, attempt_count, max_attempts, priority, category,
                 destination_type, destination_id, transport, conversation_id, internal_notification_id,
                 enqueue_key, event_type, correlation_id, expires_at, payload, created_at)
-        SELECT p_tenant, j.delivery_id, now(), j.attempt_count, least(j.attempt_count + j.max_attempts, 50),
+        SELECT p_tenant, j.delivery_id, now(), j.attempts_used, least(j.attempts_used + j.max_attempts, 50),
                j.priority, j.category, j.destination_type, j.destination_id, j.transport, j.conversation_id,
                j.internal_notification_id, j.enqueue_key, j.event_type, j.correlation_id,
                now() + j.default_ttl, j.payload, j.enqueued_at
@@ -59,10 +64,10 @@ BEGIN
                (tenant, delivery_id, attempt_number, status, final, internal_notification_id, category, priority,
                 destination_type, destination_id, idempotency_key, event_type, correlation_id, error_code,
                 retryable, enqueued_at)
-        SELECT p_tenant, j.delivery_id, j.attempt_count + 1, 'skipped', true, j.internal_notification_id,
+        SELECT p_tenant, j.delivery_id, j.attempts_used + 1, 'skipped', true, j.internal_notification_id,
                j.category, j.priority, j.destination_type, j.destination_id,
                msteams._ledger_key(j.internal_notification_id, p_tenant, j.destination_type, j.destination_id,
-                                   j.attempt_count + 1),
+                                   j.attempts_used + 1),
                j.event_type, j.correlation_id, j.skip_code, false, j.enqueued_at
           FROM judged AS j WHERE j.skip_code IS NOT NULL
         RETURNING l.delivery_id

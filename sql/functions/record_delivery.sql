@@ -38,6 +38,16 @@ BEGIN
                        WHEN 'webhook' THEN '{"type": "message", "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "content": {"type": "AdaptiveCard"}}]}'::jsonb
                        WHEN 'graph' THEN '{"topic": {"source": "entityUrl", "value": "x"}, "activityType": "x", "previewText": {"content": "x"}}'::jsonb
                        ELSE '{"type": "message", "text": "x"}'::jsonb END))) LIMIT 1;
+    IF FOUND AND v_problem.field = 'destination_id' AND p_destination_type IN ('chat', 'channel') THEN
+        -- The host may have sent it as a Graph activity feed notification, whose chat and team ids
+        -- have other shapes than a bot conversation's: check the destination as that instead.
+        SELECT * INTO v_problem FROM msteams._enqueue_problems(jsonb_build_array(jsonb_build_object(
+            'category', p_category, 'priority', p_priority, 'destination_type', p_destination_type,
+            'destination_id', p_destination_id, 'internal_notification_id', p_internal_notification_id,
+            'correlation_id', p_correlation_id, 'event_type', p_event_type,
+            'payload', '{"topic": {"source": "entityUrl", "value": "x"}, "activityType": "x", "previewText": {"content": "x"}}'::jsonb)))
+         LIMIT 1;
+    END IF;
     IF FOUND THEN
         RAISE EXCEPTION USING ERRCODE = v_problem.sqlstate,
             MESSAGE = format('record_delivery: %s %s', v_problem.field, v_problem.problem),
@@ -68,12 +78,18 @@ BEGIN
     END IF;
 
     v_key := msteams._ledger_key(p_internal_notification_id, p_tenant, p_destination_type, p_destination_id, p_attempt_number);
-    -- One delivery per destination of a notification: reuse an enqueued delivery's id if there is one.
+    -- One delivery per destination of a notification, across its attempts and whether it was
+    -- enqueued or sent by the host: the destination's enqueue key names it.
+    INSERT INTO msteams.idempotency_keys AS k (tenant, scope, idempotency_key, ref_id)
+    VALUES (p_tenant, 'enqueue',
+            msteams._enqueue_key(p_internal_notification_id, p_tenant, p_destination_type, p_destination_id),
+            nextval('msteams.delivery_id_seq'))
+    ON CONFLICT ON CONSTRAINT idempotency_keys_pkey DO NOTHING;
     SELECT k.ref_id INTO delivery_id FROM msteams.idempotency_keys AS k
      WHERE k.tenant = p_tenant AND k.scope = 'enqueue'
        AND k.idempotency_key = msteams._enqueue_key(p_internal_notification_id, p_tenant, p_destination_type, p_destination_id);
     INSERT INTO msteams.idempotency_keys AS k (tenant, scope, idempotency_key, ref_id)
-    VALUES (p_tenant, 'delivery', v_key, coalesce(delivery_id, nextval('msteams.delivery_id_seq')))
+    VALUES (p_tenant, 'delivery', v_key, delivery_id)
     ON CONFLICT ON CONSTRAINT idempotency_keys_pkey DO NOTHING
     RETURNING k.ref_id INTO delivery_id;
     recorded := FOUND;
@@ -100,4 +116,4 @@ ALTER FUNCTION msteams.record_delivery(uuid, text, text, text, text, text, text,
 REVOKE ALL ON FUNCTION msteams.record_delivery(uuid, text, text, text, text, text, text, integer, integer, text, text, text, text, text, text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION msteams.record_delivery(uuid, text, text, text, text, text, text, integer, integer, text, text, text, text, text, text, timestamptz) TO msteams_app;
 COMMENT ON FUNCTION msteams.record_delivery(uuid, text, text, text, text, text, text, integer, integer, text, text, text, text, text, text, timestamptz) IS
-'For a host that sends itself: record the terminal outcome of one attempt in the ledger. Keyed by the ledger key (SHA-256 of internal_notification_id|tenant|destination_type|destination_id|attempt_number): recording the same attempt again is a no-op (recorded = false) and returns the same delivery_id.';
+'For a host that sends itself: record the terminal outcome of one attempt in the ledger. Keyed by the ledger key (SHA-256 of internal_notification_id|tenant|destination_type|destination_id|attempt_number): recording the same attempt again is a no-op (recorded = false). Every attempt to one destination of a notification shares one delivery_id, also with a delivery enqueued to it.';

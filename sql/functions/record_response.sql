@@ -40,6 +40,26 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'record_response: actor_user_id must not be empty',
             COLUMN = 'actor_user_id', HINT = 'Pass the acting Teams user''s Entra object id (activity.from.aadObjectId).';
     END IF;
+    IF p_surface IS NULL OR p_surface NOT IN ('bot', 'message_extension', 'quick_action', 'tab') THEN
+        RAISE EXCEPTION USING ERRCODE = CASE WHEN p_surface IS NULL THEN 'null_value_not_allowed' ELSE 'invalid_parameter_value' END,
+            MESSAGE = format('record_response: surface %L is not known', left(p_surface, 64)), COLUMN = 'surface',
+            HINT = 'Use one of: bot, message_extension, quick_action, tab.';
+    END IF;
+    IF char_length(p_actor_user_id) > 1024 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'record_response: actor_user_id is longer than 1024 characters', COLUMN = 'actor_user_id',
+            HINT = 'Pass the acting Teams user''s Entra object id (activity.from.aadObjectId).';
+    END IF;
+    IF char_length(p_activity_id) > 200 THEN         -- it keys the invoke: response|delivery|action|activity <= 255
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'record_response: activity_id is longer than 200 characters', COLUMN = 'activity_id',
+            HINT = 'Pass the inbound Teams activity id (activity.id) unchanged.';
+    END IF;
+    IF char_length(p_correlation_id) > 255 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'record_response: correlation_id is longer than 255 characters', COLUMN = 'correlation_id',
+            HINT = 'Use a correlation id of at most 255 characters.';
+    END IF;
     IF p_responded_at IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'record_response: responded_at must not be null',
             COLUMN = 'responded_at', HINT = 'Omit it to use the current time.';

@@ -35,13 +35,13 @@ BEGIN
     END IF;
     -- A reference names where the runner finds the secret; a value that does not look like one may
     -- be the secret itself, so it is refused without being echoed.
-    IF p_credential_ref IS NOT NULL AND p_credential_ref !~ v_ref_shape THEN
+    IF p_credential_ref IS NOT NULL AND (p_credential_ref !~ v_ref_shape OR length(p_credential_ref) > 512) THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = 'upsert_integration: credential_ref is not a credential reference (value not shown)',
             COLUMN = 'credential_ref',
             HINT = 'Pass env:VARIABLE_NAME, file:/absolute/path or cert:/path/key.pem#<40-hex SHA-1 thumbprint> — never the secret itself.';
     END IF;
-    IF p_bot_credential_ref IS NOT NULL AND p_bot_credential_ref !~ v_ref_shape THEN
+    IF p_bot_credential_ref IS NOT NULL AND (p_bot_credential_ref !~ v_ref_shape OR length(p_bot_credential_ref) > 512) THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = 'upsert_integration: bot_credential_ref is not a credential reference (value not shown)',
             COLUMN = 'bot_credential_ref',
