@@ -114,5 +114,23 @@ def run(dsn, worker_id, batch_size, concurrency, lease_seconds, poll_interval, s
     sys.exit(asyncio.run(runner.run()))
 
 
+@main.command()
+@click.option("--dsn", envvar="PGTEAMS_DSN", help="Use this database (migrated, demo tenants purged after) "
+              "instead of a throw-away local PostgreSQL.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--log-level", default="WARNING", show_default=True, help="The runner's log level.")
+def demo(dsn: str | None, no_progress: bool, log_level: str) -> None:
+    """The whole loop on an embedded default: PostgreSQL, the Microsoft sandbox, three tenants, a mixed batch."""
+    from .demo import run_demo
+    from .embedded import EmbeddedPostgresError
+    from .migrate import MigrateError
+
+    _setup_logging(log_level)
+    try:
+        sys.exit(run_demo(dsn, progress=not no_progress))
+    except (EmbeddedPostgresError, MigrateError) as exc:
+        fail(str(exc))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -7,6 +7,7 @@ used as request targets, never logged or put in an error message.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from urllib.parse import quote, urlsplit
 
@@ -43,6 +44,20 @@ class Senders:
         self._settings = settings
         self._tokens = tokens
         self._client = client
+
+    async def warm_up(self, rows: list) -> None:
+        """Fetch the tokens a batch needs, one per credential, before any send is scheduled."""
+        wanted = {}
+        for row in rows:
+            if row["skip_code"]:
+                continue
+            if row["transport"] == "graph":
+                wanted[(CredentialKey.graph(row), self._settings.graph_scope)] = None
+            elif row["transport"] == "bot" and _url_ok(row["service_url"], self._settings.service_url_hosts):
+                wanted[(CredentialKey.bot(row), self._settings.bot_scope)] = None
+        if wanted:
+            # Failures surface again, classified, when the delivery itself is sent.
+            await asyncio.gather(*(self._tokens.token(k, s) for k, s in wanted), return_exceptions=True)
 
     async def send(self, row) -> Outcome:
         transport = row["transport"]

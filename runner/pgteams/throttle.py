@@ -1,19 +1,24 @@
 """Send at Microsoft's published rate limits, and no faster.
 
-Every delivery belongs to a few *scopes* (its tenant's Graph app, the bot conversation, the
-webhook…), each with the limits Microsoft publishes for it (pgteams.limits). reserve() gives a
-delivery the earliest send time that keeps every one of its scopes within every window, and
-records it; the worker waits that long, or — beyond a short horizon — gives the delivery back to
-the outbox due at that time (defer_deliveries), so no lease is held while waiting and other
-tenants are not stuck behind a throttled one.
+Every delivery belongs to a few *scopes* (its tenant's Graph app, the recipient, the bot
+conversation, the webhook…), each with the limits Microsoft publishes for it (pgteams.limits).
 
-Several runners share a tenant's budget: the windows are stretched by the number of live runners
-(runner_heartbeat). A 429 pauses the scope for Retry-After in this runner and — through
-complete_deliveries, durably in SQL — for every runner.
+* plan(row), when a delivery is claimed, estimates how long it would wait for its scopes. Within
+  a short horizon it waits in memory; beyond it, it goes back to the outbox due at the estimated
+  time (defer_deliveries), so no lease is held while waiting and other tenants are not stuck
+  behind a throttled one. Deferred deliveries are spread over the future at the scope's rate.
+* acquire(row), just before the request goes on the wire, waits until every window of every
+  scope has room and records the actual send time — the windows are kept on real send times,
+  the same clock Microsoft counts on.
+
+Several runners share a tenant's budget: the windows are stretched by the number of live runners.
+A 429 pauses the scope for Retry-After here and — through complete_deliveries, durably in SQL —
+for every runner.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 
@@ -24,37 +29,50 @@ MARGIN = 1.03        # send at ~97 % of the limit: room for clock and network ji
 HORIZON = 1.0        # seconds: wait in memory up to this long, defer beyond it
 THROTTLED_CODES = frozenset({"graph_throttled", "bot_throttled", "webhook_throttled"})
 
-
-def _windows(name: str) -> tuple[tuple[int, float], ...]:
-    return MICROSOFT_LIMITS[name].windows
-
-
-SCOPE_WINDOWS = {
-    "graph.tenant": _windows("graph.activity_feed.per_app_per_tenant"),
-    "graph.app": _windows("graph.activity_feed.per_app"),
-    "graph.user": _windows("graph.activity_feed.per_user_guidance"),
-    "bot.conversation": _windows("bot.send.per_bot_per_conversation"),
-    "bot.tenant": _windows("bot.per_app_per_tenant"),
-    "webhook": _windows("webhook.per_url"),
+SCOPE_LIMITS = {
+    "graph.tenant": "graph.activity_feed.per_app_per_tenant",
+    "graph.app": "graph.activity_feed.per_app",
+    "graph.user": "graph.activity_feed.per_user_guidance",
+    "bot.conversation": "bot.send.per_bot_per_conversation",
+    "bot.tenant": "bot.per_app_per_tenant",
+    "webhook": "webhook.per_url",
 }
 
 
 class _Scope:
-    __slots__ = ("windows", "times", "paused_until", "last_used")
+    __slots__ = ("windows", "rate", "sent", "paused_until", "waiting", "backlog_until", "last_used")
 
     def __init__(self, windows: tuple[tuple[int, float], ...]) -> None:
         self.windows = windows
-        self.times: deque[float] = deque(maxlen=max(n for n, _ in windows))
+        # the pace deferred deliveries are spread at: the tightest of the short windows
+        self.rate = min(n / w for n, w in windows if w <= 60) if any(w <= 60 for _, w in windows) \
+            else min(n / w for n, w in windows)
+        self.sent: deque[float] = deque(maxlen=max(n for n, _ in windows))
         self.paused_until = 0.0
+        self.waiting = 0
+        self.backlog_until = 0.0
         self.last_used = 0.0
 
-    def earliest(self, now: float, stretch: float) -> float:
-        """Send times are handed out in order, so a window (n, w) holds as long as the n-th most
-        recent reservation is at least w (stretched) before the new one."""
-        t = max(now, self.paused_until, self.times[-1] if self.times else now)
+    def wait(self, now: float, stretch: float) -> float:
+        """Seconds until one more request could start, counting the ones already waiting in
+        memory as if they went now (a burst a window allows is not spread at the average rate)."""
+        k = self.waiting
+        t = max(now, self.paused_until)
         for n, w in self.windows:
-            if len(self.times) >= n:
-                t = max(t, self.times[-n] + w * stretch)
+            span = w * stretch
+            if k >= n:
+                t = max(t, now + span * (k // n))
+            elif len(self.sent) >= n - k:
+                t = max(t, self.sent[-(n - k)] + span)
+        return t - now
+
+    def earliest(self, now: float, stretch: float) -> float:
+        """The earliest time a request may start: every window (n, w) needs its n-th most recent
+        send to be at least w (stretched) in the past."""
+        t = max(now, self.paused_until)
+        for n, w in self.windows:
+            if len(self.sent) >= n:
+                t = max(t, self.sent[-n] + w * stretch)
         return t
 
 
@@ -79,45 +97,88 @@ class Throttle:
         self.runners = 1
         self._clock = clock
         self._scopes: dict[tuple, _Scope] = {}
-        self._reservations = 0
+        self._planned = 0
 
     def set_runners(self, n: int) -> None:
         """The number of live runners sharing every budget."""
         self.runners = max(1, int(n))
 
-    def _scope(self, key: tuple) -> _Scope:
-        scope = self._scopes.get(key)
-        if scope is None:
-            scope = self._scopes[key] = _Scope(SCOPE_WINDOWS[key[0]])
-        return scope
+    @property
+    def _stretch(self) -> float:
+        return MARGIN * self.runners
 
-    def reserve(self, row) -> float:
-        """Reserve the earliest allowed send time for this delivery; return the wait in seconds."""
+    def _scopes_for(self, row) -> list[_Scope]:
+        found = []
+        for key in scopes_of(row):
+            scope = self._scopes.get(key)
+            if scope is None:
+                scope = self._scopes[key] = _Scope(MICROSOFT_LIMITS[SCOPE_LIMITS[key[0]]].windows)
+            found.append(scope)
+        return found
+
+    def plan(self, row) -> float | None:
+        """None: send it (it waits in memory at most about the horizon). A number: defer it by that
+        many seconds — it is due again when its scopes should have room."""
+        if not self.enabled:
+            return None
+        now = self._clock()
+        scopes = self._scopes_for(row)
+        stretch = self._stretch
+        waits = [(s, s.wait(now, stretch)) for s in scopes]
+        for s in scopes:
+            s.last_used = now
+        delay = max(w for _, w in waits)
+        if delay <= self.horizon:
+            for s in scopes:
+                s.waiting += 1
+            return None
+        # Deferred deliveries of a full scope queue up behind the ones deferred before them, one
+        # slot apart. When they come back they wait in memory like any other (deferred again only
+        # if the in-memory queue is full again), so every deferral is progress. Only the scopes
+        # that are full are pushed: a slow per-recipient scope does not hold back the tenant.
+        binding = [s for s, w in waits if w > self.horizon]
+        delay = max(delay, max(s.backlog_until - now for s in binding))
+        for s in binding:
+            s.backlog_until = max(s.backlog_until, now + delay) + stretch / s.rate
+        self._planned += 1
+        if self._planned % 10000 == 0:
+            self._sweep(now)
+        return delay
+
+    async def acquire(self, row, max_wait: float = 30.0) -> float | None:
+        """Wait until the delivery may go on the wire and record it as sent now; return the seconds
+        waited, or None when that would take longer than max_wait (defer it instead: a lease must
+        not run out while a delivery waits in memory)."""
         if not self.enabled:
             return 0.0
-        now = self._clock()
-        stretch = MARGIN * self.runners
-        scopes = [self._scope(k) for k in scopes_of(row)]
-        t = max(s.earliest(now, stretch) for s in scopes)
-        for s in scopes:
-            s.times.append(t)
-            s.last_used = now
-        self._reservations += 1
-        if self._reservations % 10000 == 0:
-            self._sweep(now)
-        return t - now
+        scopes = self._scopes_for(row)
+        started = self._clock()
+        try:
+            while True:
+                now = self._clock()
+                t = max(s.earliest(now, self._stretch) for s in scopes)
+                if t <= now:
+                    for s in scopes:
+                        s.sent.append(now)
+                    return now - started
+                if t - started > max_wait:
+                    return None
+                await asyncio.sleep(t - now)
+        finally:
+            for s in scopes:
+                s.waiting = max(0, s.waiting - 1)
 
     def observe(self, row, outcome: Outcome) -> None:
         """A 429 anyway: pause the delivery's scopes for Retry-After (at least one second)."""
         if not self.enabled or outcome.error_code not in THROTTLED_CODES:
             return
         until = self._clock() + max(outcome.retry_after or 1.0, 1.0)
-        for key in scopes_of(row):
-            scope = self._scope(key)
+        for scope in self._scopes_for(row):
             scope.paused_until = max(scope.paused_until, until)
 
     def _sweep(self, now: float) -> None:
         """Forget scopes unused for an hour (their windows are all empty by then)."""
-        stale = [k for k, s in self._scopes.items() if now - s.last_used > 3600 and now > s.paused_until]
+        stale = [k for k, s in self._scopes.items()
+                 if now - s.last_used > 3600 and now > s.paused_until and not s.waiting]
         for k in stale:
             del self._scopes[k]

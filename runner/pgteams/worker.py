@@ -169,6 +169,7 @@ class Runner:
 
     async def _dispatch(self, rows: list[dict]) -> None:
         self.stats.claimed += len(rows)
+        await self._senders.warm_up(rows)   # tokens first, so a send goes out at its reserved time
         deferred: list[dict] = []
         for row in rows:
             key = (str(row["tenant"]), row["delivery_id"])
@@ -179,15 +180,16 @@ class Runner:
                 self._flights[key] = _Flight(row, reported=False)
                 self._outcomes.put_nowait((row, Outcome(status="skipped", error_code=row["skip_code"]), None))
                 continue
-            delay = self._throttle.reserve(row)
-            if delay > self._throttle.horizon:
-                # Not sendable soon: back to the outbox, due at its reserved slot (attempt not counted).
+            delay = self._throttle.plan(row)
+            if delay is not None:
+                # Not sendable soon: back to the outbox, due when its scopes should have room
+                # (the attempt is not counted, no lease is held while it waits).
                 deferred.append({"tenant": str(row["tenant"]), "delivery_id": row["delivery_id"],
                                  "lease_id": str(row["lease_id"]), "delay_seconds": round(delay, 3)})
                 continue
             flight = _Flight(row)
             self._flights[key] = flight
-            flight.task = asyncio.create_task(self._send(flight, delay))
+            flight.task = asyncio.create_task(self._send(flight))
         if deferred:
             await self._defer(deferred)
 
@@ -200,11 +202,16 @@ class Runner:
             # Not deferred: their leases expire and they are claimed again; nothing is lost.
             log.warning("defer: database unavailable; %d leases will expire instead", len(deferred))
 
-    async def _send(self, flight: _Flight, delay: float) -> None:
+    async def _send(self, flight: _Flight) -> None:
+        """Wait for the throttle, send, queue the outcome for the reporter."""
         row = flight.row
-        if delay > 0:
-            self.metrics.throttle_wait(delay)
-            await asyncio.sleep(delay)
+        waited = await self._throttle.acquire(row, max_wait=self.settings.lease_seconds / 4)
+        if waited is None:              # its scope filled up meanwhile: back to the outbox
+            self._flights.pop((str(row["tenant"]), row["delivery_id"]), None)
+            await self._defer([{"tenant": str(row["tenant"]), "delivery_id": row["delivery_id"],
+                                "lease_id": str(row["lease_id"]), "delay_seconds": self._throttle.horizon}])
+            return
+        self.metrics.throttle_wait(waited)
         flight.on_wire = True
         started = time.perf_counter()
         outcome = await self._senders.send(row)
