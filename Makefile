@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml scripts/install-deps.sh
 	bash scripts/install-deps.sh
 
 demo: $(STAMP)
-	$(VENV)/bin/pgteams migrate
+	$(VENV)/bin/pgteams demo
 
 test: $(STAMP)
 	$(VENV)/bin/pytest
