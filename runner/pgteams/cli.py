@@ -61,6 +61,11 @@ from .sandbox.cli import sandbox_command  # noqa: E402
 
 main.add_command(sandbox_command)
 
+from .maintain import maintain_command, purge_command  # noqa: E402
+
+main.add_command(maintain_command)
+main.add_command(purge_command)
+
 
 def _setup_logging(level: str) -> None:
     import logging

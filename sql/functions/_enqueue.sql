@@ -244,7 +244,7 @@ BEGIN
         ON CONFLICT ON CONSTRAINT idempotency_keys_pkey DO NOTHING
         RETURNING k.idempotency_key, k.ref_id
     ), new AS (
-        SELECT r.*, k.ref_id AS delivery_id, t.transport, cat.max_attempts,
+        SELECT r.*, k.ref_id AS delivery_id, t.transport, cat.max_attempts, tp.paused_until,
                coalesce(r.expires_at, greatest(r.run_at, now()) + cat.default_ttl) AS expires_at_final,
                conv.conversation_id,
                msteams._skip_code(ig, t.transport,
@@ -266,12 +266,15 @@ BEGIN
                             AND cr.microsoft_user_id = r.destination_id))
                  ORDER BY (cr.conversation_id = r.destination_id) DESC, cr.last_activity_at DESC
                  LIMIT 1) AS conv ON true
+          LEFT JOIN msteams.throttle_pauses AS tp          -- a scope Microsoft paused: queue behind the pause
+                 ON tp.tenant = p_tenant AND tp.paused_until > now()
+                AND tp.scope = msteams._throttle_scope(t.transport, conv.conversation_id, r.destination_id)
     ), queued AS (
         INSERT INTO msteams.outbox AS o
                (tenant, delivery_id, available_at, max_attempts, priority, category, destination_type,
                 destination_id, transport, conversation_id, internal_notification_id, enqueue_key,
                 event_type, correlation_id, expires_at, payload)
-        SELECT p_tenant, n.delivery_id, n.run_at, n.max_attempts, n.priority, n.category, n.destination_type,
+        SELECT p_tenant, n.delivery_id, greatest(n.run_at, n.paused_until), n.max_attempts, n.priority, n.category, n.destination_type,
                n.destination_id, n.transport, n.conversation_id, n.inid, n.enqueue_key,
                n.event_type, n.correlation_id, n.expires_at_final, n.payload
           FROM new AS n WHERE n.skip_code IS NULL

@@ -65,7 +65,8 @@ BEGIN
                left(i.provider_message_id, 1024) AS provider_message_id,
                left(i.provider_request_id, 1024) AS provider_request_id,
                make_interval(secs => i.retry_after_seconds::double precision) AS retry_after, i.latency_ms,
-               coalesce(ec.retryable, false) AS retryable, coalesce(ec.marks_reference_stale, false) AS stale
+               coalesce(ec.retryable, false) AS retryable, coalesce(ec.marks_reference_stale, false) AS stale,
+               coalesce(ec.pauses_scope, false) AND i.retry_after_seconds > 0 AS pauses
           FROM input AS i
           JOIN msteams.outbox AS o
             ON o.tenant = i.tenant AND o.delivery_id = i.delivery_id AND o.lease_id = i.lease_id
@@ -128,6 +129,24 @@ BEGIN
          WHERE d4.stale AND d4.transport = 'bot' AND cr.tenant = d4.tenant
            AND cr.conversation_id = d4.conversation_id AND cr.status = 'active'
         RETURNING cr.conversation_id
+    ), pauses AS (              -- Microsoft throttled a scope: pause it for every runner, durably …
+        INSERT INTO msteams.throttle_pauses AS tp (tenant, scope, paused_until, error_code)
+        SELECT DISTINCT ON (d6.tenant, x.scope) d6.tenant, x.scope, now() + d6.retry_after, d6.error_code
+          FROM decided AS d6
+         CROSS JOIN LATERAL (SELECT msteams._throttle_scope(d6.transport, d6.conversation_id, d6.destination_id) AS scope) AS x
+         WHERE d6.pauses
+         ORDER BY d6.tenant, x.scope, d6.retry_after DESC
+        ON CONFLICT ON CONSTRAINT throttle_pauses_pkey DO UPDATE
+           SET paused_until = greatest(tp.paused_until, EXCLUDED.paused_until), error_code = EXCLUDED.error_code,
+               created_at = now()
+        RETURNING tp.tenant, tp.scope, tp.paused_until
+    ), pushed AS (              -- … and move the scope's due deliveries past the pause
+        UPDATE msteams.outbox AS o
+           SET available_at = p.paused_until
+          FROM pauses AS p
+         WHERE o.tenant = p.tenant AND o.locked_by IS NULL AND o.available_at < p.paused_until
+           AND msteams._throttle_scope(o.transport, o.conversation_id, o.destination_id) = p.scope
+        RETURNING o.delivery_id
     )
     SELECT d5.tenant, d5.delivery_id,
            CASE WHEN d5.retry THEN 'retry_scheduled' ELSE 'final' END, d5.next_at
@@ -142,4 +161,4 @@ ALTER FUNCTION msteams.complete_deliveries(text, jsonb) OWNER TO msteams_owner;
 REVOKE ALL ON FUNCTION msteams.complete_deliveries(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION msteams.complete_deliveries(text, jsonb) TO msteams_runner;
 COMMENT ON FUNCTION msteams.complete_deliveries(text, jsonb) IS
-'Record attempt outcomes reported by runner p_worker: a JSON array of {tenant, delivery_id, lease_id, status (sent|delivered|failed|skipped), status_code, error_code, error_message, provider_message_id, provider_request_id, retry_after_seconds, latency_ms}. One ledger row per attempt. A failure with a retryable code (msteams.error_codes) and attempts left is rescheduled (capped exponential backoff with jitter, never sooner than Retry-After, never after expiry); otherwise the delivery is final and leaves the outbox (a failed one keeps its payload in dead_letter_payloads). Codes that mark a reference stale make the bot conversation stale. An outcome whose lease is no longer held changes nothing and comes back as lease_lost.';
+'Record attempt outcomes reported by runner p_worker: a JSON array of {tenant, delivery_id, lease_id, status (sent|delivered|failed|skipped), status_code, error_code, error_message, provider_message_id, provider_request_id, retry_after_seconds, latency_ms}. One ledger row per attempt. A failure with a retryable code (msteams.error_codes) and attempts left is rescheduled (capped exponential backoff with jitter, never sooner than Retry-After, never after expiry); otherwise the delivery is final and leaves the outbox (a failed one keeps its payload in dead_letter_payloads). Codes that mark a reference stale make the bot conversation stale; a throttle code with Retry-After pauses its scope (msteams.throttle_pauses) for every runner and moves the scope''s due deliveries past the pause. An outcome whose lease is no longer held changes nothing and comes back as lease_lost.';

@@ -32,6 +32,11 @@ BEGIN
             MESSAGE = 'ensure_partitions: now must not be null', COLUMN = 'now',
             HINT = 'Omit it to use the current time.';
     END IF;
+    -- On Citus, DDL on distributed tables runs over parallel connections, after which the same
+    -- transaction cannot move rows between them: keep this transaction's work sequential.
+    IF current_setting('citus.multi_shard_modify_mode', true) IS NOT NULL THEN
+        PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    END IF;
     -- One maintenance run at a time; a concurrent run skips instead of queueing behind us.
     IF NOT pg_try_advisory_xact_lock(hashtext('msteams.partition_maintenance')) THEN
         RAISE NOTICE 'ensure_partitions: another maintenance run holds the lock; skipping';

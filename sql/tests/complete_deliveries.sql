@@ -1,6 +1,6 @@
 -- complete_deliveries / complete_delivery: one ledger row per attempt, retries, finals, leases.
 BEGIN;
-SELECT plan(24);
+SELECT plan(27);
 \ir fixtures/tenants.sql
 
 SET LOCAL ROLE msteams_app;
@@ -58,6 +58,21 @@ SELECT is((SELECT row(final_status, error_code, attempt_count)::text FROM msteam
 SELECT is((SELECT status FROM msteams.conversation_references WHERE conversation_id = 'a:personal-1'), 'stale',
           'bot_not_in_conversation marks the conversation reference stale');
 
+-- The 429 paused the tenant's Graph scope for every runner: a new Graph delivery queues behind it.
+SELECT ok((SELECT paused_until >= now() + interval '120 seconds' FROM msteams.throttle_pauses
+            WHERE tenant = '00000000-0000-0000-0000-0000000000a1' AND scope = 'graph'),
+          'a 429 with Retry-After pauses the tenant''s Graph scope durably');
+SET LOCAL ROLE msteams_app;
+SELECT delivery_id AS behind_id FROM msteams.enqueue_notification('00000000-0000-0000-0000-0000000000a1', 'assignment', 'high',
+    'user_activity', 'u9@a1.example', :feed, 'n-behind') \gset
+RESET ROLE;
+SELECT ok((SELECT available_at >= now() + interval '119 seconds' FROM msteams.outbox WHERE delivery_id = :'behind_id'),
+          'a delivery enqueued during the pause is due only after it');
+SELECT is((SELECT count(*)::int FROM msteams.outbox WHERE tenant = '00000000-0000-0000-0000-0000000000a1'
+            AND transport = 'bot' AND available_at > now() + interval '100 seconds'), 0, 'other scopes are not paused');
+DELETE FROM msteams.outbox WHERE delivery_id = :'behind_id';
+DELETE FROM msteams.throttle_pauses;                     -- the rest of this file is about other things
+
 -- A repeated report for the same lease changes nothing and says so.
 SET LOCAL ROLE msteams_runner;
 SELECT is((SELECT outcome FROM msteams.complete_delivery('runner-1', '00000000-0000-0000-0000-0000000000a1', :'ok_id', :'ok_lease', 'sent')),
@@ -89,6 +104,7 @@ SELECT is((SELECT outcome FROM msteams.complete_delivery('runner-3', '00000000-0
 
 -- A skip reported by the runner is final.
 RESET ROLE;
+DELETE FROM msteams.throttle_pauses;                     -- that 429 paused the scope again
 SET LOCAL ROLE msteams_app;
 SELECT delivery_id AS skip_id FROM msteams.enqueue_notification('00000000-0000-0000-0000-0000000000a1', 'assignment', 'high',
     'user_activity', 'u5@a1.example', :feed, 'n-skip') \gset
