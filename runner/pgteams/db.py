@@ -1,7 +1,7 @@
 """Every SQL statement the runner runs, and how its connections are made.
 
 The runner calls only the SQL API (msteams.claim_deliveries, complete_deliveries,
-release_deliveries, defer_deliveries, next_due_at) and never reads or writes a table itself.
+release_deliveries, defer_deliveries, next_due_at, runner_heartbeat, runner_metrics) and never reads or writes a table itself.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ COMPLETE = "SELECT tenant, delivery_id, outcome, retry_at FROM msteams.complete_
 RELEASE = "SELECT msteams.release_deliveries(%s, %s)"
 DEFER = "SELECT msteams.defer_deliveries(%s, %s)"
 NEXT_DUE = "SELECT msteams.next_due_at() AS at"
+HEARTBEAT = "SELECT msteams.runner_heartbeat(%s, %s) AS live"
+RUNNER_METRICS = "SELECT metric, label, value FROM msteams.runner_metrics()"
 
 
 def conninfo(settings: Settings, application_name: str) -> str:
@@ -80,6 +82,13 @@ class Database:
     async def next_due_at(self) -> dt.datetime | None:
         rows = await self._rows(NEXT_DUE, ())
         return rows[0]["at"]
+
+    async def heartbeat(self, stopping: bool = False) -> int:
+        rows = await self._rows(HEARTBEAT, (self._settings.worker_id, stopping))
+        return int(rows[0]["live"])
+
+    async def runner_metrics(self) -> list[dict]:
+        return await self._rows(RUNNER_METRICS, ())
 
     async def close(self) -> None:
         if self._conn is not None:

@@ -33,6 +33,17 @@ class Metrics:
                                  ["operation"], registry=r)
         self.queue_depth = Gauge("pgteams_queue_depth", "Deliveries in the outbox by state", ["state"], registry=r)
         self.queue_oldest_due = Gauge("pgteams_queue_oldest_due_seconds", "Age of the oldest due delivery", registry=r)
+        self.unacknowledged = Gauge("pgteams_unacknowledged_critical", "Critical/high deliveries sent in the last "
+                                    "7 days without a response", registry=r)
+        self.unacknowledged_oldest = Gauge("pgteams_unacknowledged_critical_oldest_seconds",
+                                           "Age of the oldest unacknowledged critical/high delivery", registry=r)
+        self.default_partition_rows = Gauge("pgteams_default_partition_rows", "Rows in a default partition "
+                                            "(should be 0)", ["table"], registry=r)
+        self.dead_letters = Gauge("pgteams_dead_letters", "Deliveries ended failed or skipped, kept for retry",
+                                  registry=r)
+        self.throttle_pauses = Gauge("pgteams_throttle_pauses_active", "Scopes Microsoft has paused with a "
+                                     "Retry-After", registry=r)
+        self.runners = Gauge("pgteams_runners_live", "Runners sharing the rate budgets", registry=r)
 
     def serve(self, port: int, addr: str = "0.0.0.0") -> None:
         start_http_server(port, addr=addr, registry=self.registry)
@@ -58,3 +69,22 @@ class Metrics:
 
     def db_error(self, operation: str) -> None:
         self.db_errors.labels(operation).inc()
+
+    def database_gauges(self, rows: list[dict]) -> None:
+        """Set the gauges from msteams.runner_metrics()."""
+        for row in rows:
+            metric, label, value = row["metric"], row["label"], float(row["value"] or 0)
+            if metric == "queue_depth":
+                self.queue_depth.labels(label).set(value)
+            elif metric == "queue_oldest_due_seconds":
+                self.queue_oldest_due.set(value)
+            elif metric == "unacknowledged_critical":
+                self.unacknowledged.set(value)
+            elif metric == "unacknowledged_critical_oldest_seconds":
+                self.unacknowledged_oldest.set(value)
+            elif metric == "default_partition_rows":
+                self.default_partition_rows.labels(label).set(value)
+            elif metric == "dead_letters":
+                self.dead_letters.set(value)
+            elif metric == "throttle_pauses_active":
+                self.throttle_pauses.set(value)

@@ -33,6 +33,7 @@ from .senders import Senders
 from .throttle import Throttle
 
 log = logging.getLogger("pgteams.runner")
+HOUSEKEEPING_INTERVAL = 10.0     # seconds between heartbeats
 
 # httpx logs every request URL at INFO, and a Workflows webhook URL is a secret (its sig=); msal
 # may log token traffic at DEBUG. Neither may reach the runner's logs, whatever the log level.
@@ -81,6 +82,7 @@ class Runner:
         self._outcomes: asyncio.Queue = asyncio.Queue()
         self._throttle = Throttle(settings.throttle)
         self.listener: Listener | None = None
+        self._leader = None
         self.ready = asyncio.Event()       # set once the first claim ran (tests and the demo wait on it)
 
     # -- control --------------------------------------------------------------------------------
@@ -106,7 +108,8 @@ class Runner:
         self._claim_db = Database(self.settings, "claim")
         self._report_db = Database(self.settings, "report")
         self.listener = Listener(self.settings, self._wake, self._stop)
-        side = [asyncio.create_task(self.listener.run(), name="listener")]
+        side = [asyncio.create_task(self.listener.run(), name="listener"),
+                asyncio.create_task(self._housekeeping(), name="housekeeping")]
         self._reporter_task = asyncio.create_task(self._reporter(), name="reporter")
         try:
             await self._claim_loop()
@@ -120,6 +123,10 @@ class Runner:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await self._http.aclose()
+            with contextlib.suppress(psycopg.Error, OSError):
+                await self._claim_db.heartbeat(stopping=True)   # the others take our share at once
+            if self._leader is not None:
+                await asyncio.to_thread(self._leader.close)
             await self._claim_db.close()
             await self._report_db.close()
             if self._install_signals:
@@ -219,6 +226,50 @@ class Runner:
         self._throttle.observe(row, outcome)
         self.metrics.attempt(row["transport"], outcome, latency_ms / 1000)
         self._outcomes.put_nowait((row, outcome, latency_ms))
+
+    # -- housekeeping ---------------------------------------------------------------------------
+    async def _housekeeping(self) -> None:
+        """Every few seconds: heartbeat (and so this runner's share of every rate budget), the
+        database gauges for /metrics, and — in one runner at a time — scheduled maintenance."""
+        from datetime import timedelta
+
+        from .maintain import MaintenanceLeader
+
+        db = Database(self.settings, "housekeeping")
+        if self.settings.maintenance_interval > 0:
+            self._leader = MaintenanceLeader(self.settings.dsn,
+                                             interval=timedelta(seconds=self.settings.maintenance_interval))
+        try:
+            while not self._stop.is_set():
+                try:
+                    live = await db.heartbeat()
+                    self._throttle.set_runners(live)
+                    self.metrics.runners.set(live)
+                    self.metrics.database_gauges(await db.runner_metrics())
+                except (psycopg.OperationalError, OSError):
+                    self.metrics.db_error("housekeeping")
+                except psycopg.Error as exc:
+                    log.warning("housekeeping: %s", exc.diag.message_primary if exc.diag else type(exc).__name__)
+                if self._leader is not None:
+                    try:
+                        result = await asyncio.to_thread(self._leader.try_run)
+                        errors = (result or {}).get("errors") or {}
+                        if errors and all(e.endswith("[42501]") for e in errors.values()):
+                            log.warning("maintenance disabled: this runner's role is not msteams_admin "
+                                        "(grant it, or run `pgteams maintain` from cron)")
+                            await asyncio.to_thread(self._leader.close)
+                            self._leader = None
+                        elif result is not None:
+                            log.info("maintenance ran: %s", ", ".join(
+                                f"{k} {len(v)}" for k, v in result.items() if k not in ("errors", "notices")))
+                            if errors:
+                                log.warning("maintenance errors: %s", errors)
+                    except (psycopg.Error, OSError) as exc:
+                        log.warning("maintenance: %s", type(exc).__name__)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), HOUSEKEEPING_INTERVAL)
+        finally:
+            await db.close()
 
     # -- reporting ------------------------------------------------------------------------------
     async def _reporter(self) -> None:
