@@ -66,6 +66,10 @@ from .maintain import maintain_command, purge_command  # noqa: E402
 main.add_command(maintain_command)
 main.add_command(purge_command)
 
+from .status import status_command  # noqa: E402
+
+main.add_command(status_command)
+
 
 def _setup_logging(level: str) -> None:
     import logging
