@@ -40,17 +40,15 @@ SCOPE_LIMITS = {
 
 
 class _Scope:
-    __slots__ = ("windows", "rate", "sent", "paused_until", "waiting", "backlog_until", "last_used")
+    __slots__ = ("windows", "sent", "planned", "paused_until", "waiting", "last_used")
 
     def __init__(self, windows: tuple[tuple[int, float], ...]) -> None:
         self.windows = windows
-        # the pace deferred deliveries are spread at: the tightest of the short windows
-        self.rate = min(n / w for n, w in windows if w <= 60) if any(w <= 60 for _, w in windows) \
-            else min(n / w for n, w in windows)
-        self.sent: deque[float] = deque(maxlen=max(n for n, _ in windows))
+        size = max(n for n, _ in windows)
+        self.sent: deque[float] = deque(maxlen=size)      # real send start times
+        self.planned: deque[float] = deque(maxlen=size)   # slots promised to deferred deliveries
         self.paused_until = 0.0
         self.waiting = 0
-        self.backlog_until = 0.0
         self.last_used = 0.0
 
     def wait(self, now: float, stretch: float) -> float:
@@ -65,6 +63,20 @@ class _Scope:
             elif len(self.sent) >= n - k:
                 t = max(t, self.sent[-(n - k)] + span)
         return t - now
+
+    def plan_slot(self, now: float, stretch: float) -> float:
+        """The next slot for a deferred delivery: after the ones already promised, within every
+        window counting both real sends and promised slots."""
+        while self.planned and self.planned[0] < now - max(w for _, w in self.windows) * stretch:
+            self.planned.popleft()
+        t = max(now, self.paused_until, self.planned[-1] if self.planned else now)
+        for n, w in self.windows:
+            k = len(self.planned)
+            if k >= n:
+                t = max(t, self.planned[-n] + w * stretch)
+            elif len(self.sent) >= n - k:
+                t = max(t, self.sent[-(n - k)] + w * stretch)
+        return t
 
     def earliest(self, now: float, stretch: float) -> float:
         """The earliest time a request may start: every window (n, w) needs its n-th most recent
@@ -132,14 +144,16 @@ class Throttle:
             for s in scopes:
                 s.waiting += 1
             return None
-        # Deferred deliveries of a full scope queue up behind the ones deferred before them, one
-        # slot apart. When they come back they wait in memory like any other (deferred again only
-        # if the in-memory queue is full again), so every deferral is progress. Only the scopes
-        # that are full are pushed: a slow per-recipient scope does not hold back the tenant.
+        # A full scope promises the deferred delivery its next free slot, counting the slots it
+        # promised before, so deferred deliveries come back exactly as fast as the windows allow.
+        # When they come back they wait in memory like any other (deferred again only if the
+        # in-memory queue is full again), so every deferral is progress. Only the full scopes
+        # promise slots: a slow per-recipient scope does not hold back the whole tenant.
         binding = [s for s, w in waits if w > self.horizon]
-        delay = max(delay, max(s.backlog_until - now for s in binding))
+        slot = max(max(s.plan_slot(now, stretch) for s in binding), now + delay)
         for s in binding:
-            s.backlog_until = max(s.backlog_until, now + delay) + stretch / s.rate
+            s.planned.append(slot)
+        delay = slot - now
         self._planned += 1
         if self._planned % 10000 == 0:
             self._sweep(now)
