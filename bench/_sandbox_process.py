@@ -28,6 +28,7 @@ class SandboxProcess:
             args.append("--no-limits")
         env = {**os.environ, "PYTHONPATH": str(ROOT / "runner")}
         self._proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env)
+        self.pid = self._proc.pid
         info = json.loads(self._proc.stdout.readline())
         self.url, self.ca_file = info["sandbox"], info["ca_file"]
         self._http = httpx.Client(base_url=f"{self.url}/_sandbox", verify=ssl.create_default_context(cafile=self.ca_file),

@@ -95,11 +95,13 @@ def _setup_logging(level: str) -> None:
 @click.option("--webhook-host", "webhook_hosts", multiple=True,
               help="Allow webhook sends to this host or .suffix (repeatable; replaces the defaults).")
 @click.option("--no-throttle", is_flag=True, default=None, help="Do not pace sends at Microsoft's limits.")
+@click.option("--no-listen", is_flag=True, default=None,
+              help="Poll only, no LISTEN (e.g. behind a transaction-pooling PgBouncer).")
 @click.option("--metrics-port", type=int, help="Serve Prometheus /metrics on this port.")
 @click.option("--log-level", default="INFO", show_default=True)
 def run(dsn, worker_id, batch_size, concurrency, lease_seconds, poll_interval, shutdown_timeout, http_timeout,
-        login_authority_host, graph_base, ca_file, service_url_hosts, webhook_hosts, no_throttle, metrics_port,
-        log_level) -> None:
+        login_authority_host, graph_base, ca_file, service_url_hosts, webhook_hosts, no_throttle, no_listen,
+        metrics_port, log_level) -> None:
     """Send due deliveries until SIGTERM/SIGINT, each with its own tenant's credentials."""
     import asyncio
 
@@ -114,6 +116,7 @@ def run(dsn, worker_id, batch_size, concurrency, lease_seconds, poll_interval, s
             http_timeout=http_timeout, login_authority_host=login_authority_host, graph_base=graph_base,
             ca_file=ca_file, service_url_hosts=tuple(service_url_hosts) or None,
             webhook_hosts=tuple(webhook_hosts) or None, throttle=False if no_throttle else None,
+            listen=False if no_listen else None,
             metrics_port=metrics_port)
     except (ValueError, TypeError) as exc:
         fail(str(exc))

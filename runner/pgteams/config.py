@@ -51,6 +51,7 @@ class Settings:
     concurrency: int = 64                 # sends in flight at once
     lease_seconds: float = 120.0          # longer than the slowest send (http_timeout) plus throttle waits
     poll_interval: float = 5.0            # fallback when no NOTIFY arrives
+    listen: bool = True                   # LISTEN msteams_outbox (off behind a transaction-pooling PgBouncer)
     shutdown_timeout: float = 20.0        # SIGTERM: how long in-flight sends may take before release
     http_timeout: float = 15.0
     report_batch: int = 200               # outcomes per complete_deliveries call
@@ -90,6 +91,8 @@ class Settings:
             values["service_url_hosts"] = _split(_env("SERVICE_URL_HOSTS"), DEFAULT_SERVICE_URL_HOSTS)
         if _env("WEBHOOK_HOSTS") is not None:
             values["webhook_hosts"] = _split(_env("WEBHOOK_HOSTS"), DEFAULT_WEBHOOK_HOSTS)
+        if _env("LISTEN") is not None:
+            values["listen"] = _env("LISTEN", "1").lower() not in ("0", "false", "no", "off")
         if _env("THROTTLE") is not None:
             values["throttle"] = _env("THROTTLE", "1").lower() not in ("0", "false", "no", "off")
         values.update({k: v for k, v in overrides.items() if v is not None})

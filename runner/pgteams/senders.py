@@ -8,6 +8,7 @@ used as request targets, never logged or put in an error message.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from urllib.parse import quote, urlsplit
 
@@ -40,10 +41,11 @@ def _url_ok(url: str | None, allowed: tuple[str, ...]) -> bool:
 
 
 class Senders:
-    def __init__(self, settings: Settings, tokens: TokenProvider, client: httpx.AsyncClient) -> None:
+    def __init__(self, settings: Settings, tokens: TokenProvider, clients: list[httpx.AsyncClient]) -> None:
         self._settings = settings
         self._tokens = tokens
-        self._client = client
+        self._clients = itertools.cycle(clients)
+        self._client = clients[0]            # builds requests; any client sends them
 
     async def warm_up(self, rows: list) -> None:
         """Fetch the tokens a batch needs, one per credential, before any send is scheduled."""
@@ -70,7 +72,7 @@ class Senders:
                 request = self._webhook_request(row)
             if isinstance(request, Outcome):          # refused before sending
                 return request
-            response = await self._client.send(request)
+            response = await next(self._clients).send(request)
             await response.aread()
         except TokenError as exc:
             return _refused(exc.code, str(exc))
