@@ -70,6 +70,10 @@ from .status import status_command  # noqa: E402
 
 main.add_command(status_command)
 
+from .serve import serve_command  # noqa: E402
+
+main.add_command(serve_command)
+
 
 def _setup_logging(level: str) -> None:
     import logging

@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import socket
+import ssl
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Union
 
+import httpx
 import jwt
 import uvicorn
 
+from .activities import InboundConversation, TeamsUser
 from .app import Runtime, build_app
 from .faults import Fault
 from .state import RecordedRequest, State
 from .tls import Materials
 
-__all__ = ["Sandbox"]
+__all__ = ["Sandbox", "InboundConversation", "TeamsUser"]
 
 HOST = "127.0.0.1"
+BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
 
 
 class _Server(uvicorn.Server):
@@ -351,6 +357,90 @@ class Sandbox:
         if headers:
             hdr.update(headers)
         return jwt.encode(claims, self._materials.signing_key, algorithm="RS256", headers=hdr)
+
+    # -------------------------------------------------------- inbound activities
+    @property
+    def bot_openid_metadata_url(self) -> str:
+        """Bot Framework's OpenID metadata as the sandbox serves it: the ``openid_metadata_url``
+        an inbound endpoint (``pgteams serve``) verifies :meth:`post_activity` tokens with."""
+        return f"{self.url}/botframework/v1/.well-known/openidconfiguration"
+
+    def inbound_token(
+        self,
+        bot_app_id: str,
+        service_url: str,
+        *,
+        issuer: str = BOT_FRAMEWORK_ISSUER,
+        expires_in: float = 3600,
+        not_before: Optional[float] = None,
+        claims: Optional[dict[str, Any]] = None,
+    ) -> str:
+        """A JWT like the one the Bot Framework puts on an activity it posts to a bot:
+        ``iss`` https://api.botframework.com, ``aud`` = the bot's app id, ``serviceurl`` = the
+        activity's serviceUrl, ``nbf``/``exp`` around now (``expires_in`` may be negative: an
+        expired token), RS256 with the sandbox's key (``kid`` in the header). ``claims``
+        overrides or adds claims."""
+        now = int(time.time())
+        body: dict[str, Any] = {
+            "serviceurl": service_url,
+            "nbf": int(now - 300 if not_before is None else not_before),
+            "exp": int(now + expires_in),
+            "iss": issuer,
+            "aud": bot_app_id,
+        }
+        body.update(claims or {})
+        return self.sign_token(body, {"typ": "JWT"})
+
+    def inbound(
+        self,
+        conversation_id: str,
+        *,
+        bot_app_id: Optional[str] = None,
+        bot_name: str = "pgteams bot",
+        service_url: Optional[str] = None,
+    ) -> InboundConversation:
+        """Build activities for a registered conversation (its tenant, type and service URL):
+        ``sb.inbound("a:conv").message(TeamsUser(aad_id, "Ada"))``. ``bot_app_id`` defaults to the
+        conversation's only bot."""
+        with self._state.lock:
+            conv = self._state._conversation(conversation_id)
+            bots = sorted(conv.bot_app_ids)
+            tenant, ctype, region = conv.tenant, conv.conversation_type, conv.region
+        if bot_app_id is None:
+            if len(bots) != 1:
+                raise ValueError("the conversation has several bots (or none): pass bot_app_id")
+            bot_app_id = bots[0]
+        return InboundConversation(service_url or self._state.service_url(region), tenant, conversation_id,
+                                   bot_app_id, conversation_type=ctype, bot_name=bot_name)
+
+    def post_activity(
+        self,
+        endpoint_url: str,
+        activity: dict[str, Any],
+        *,
+        bot_app_id: str,
+        token: Optional[str] = None,
+        sign: bool = True,
+        issuer: str = BOT_FRAMEWORK_ISSUER,
+        expires_in: float = 3600,
+        claims: Optional[dict[str, Any]] = None,
+        headers: Optional[dict[str, str]] = None,
+        verify: Union[bool, str] = True,
+        timeout: float = 10.0,
+    ) -> httpx.Response:
+        """POST an inbound activity to a bot endpoint as the Bot Framework does, with
+        ``Authorization: Bearer <inbound_token(bot_app_id, activity["serviceUrl"], …)>``.
+        ``token`` sends that token instead; ``sign=False`` sends none. ``verify``: a CA file (or
+        False) for an https endpoint. Returns the httpx response."""
+        hdrs = {"Content-Type": "application/json", "User-Agent": "Microsoft-SkypeBotApi (Microsoft-BotFramework/3.0)"}
+        if sign:
+            tok = token or self.inbound_token(bot_app_id, str(activity.get("serviceUrl", "")), issuer=issuer,
+                                              expires_in=expires_in, claims=claims)
+            hdrs["Authorization"] = f"Bearer {tok}"
+        hdrs.update(headers or {})
+        ver: Any = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+        with httpx.Client(verify=ver, timeout=timeout, trust_env=False) as client:
+            return client.post(endpoint_url, content=json.dumps(activity).encode("utf-8"), headers=hdrs)
 
     # ---------------------------------------------------------------- faults
     def fault(self, fault: Fault) -> str:
