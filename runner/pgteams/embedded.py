@@ -150,6 +150,13 @@ class EmbeddedPostgres:
     def dsn(self, dbname: str = "postgres", user: str = "postgres") -> str:
         return f"postgresql://{user}@127.0.0.1:{self.port}/{dbname}"
 
+    def restart(self) -> None:
+        """Stop the server (fast shutdown: every session is disconnected) and start it again on
+        the same data directory and port, as after a crash-free restart or failover."""
+        assert self._pg is not None, "not started"
+        self._pg.terminate()
+        self._pg.start()
+
     def stop(self) -> None:
         if self._pg is not None:
             self._pg.stop()

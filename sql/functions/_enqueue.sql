@@ -1,12 +1,19 @@
 -- The enqueue core shared by enqueue_notification, enqueue_notifications and enqueue_to_route:
 -- validate a JSON array of deliveries, derive keys, decide queue-or-skip, write, NOTIFY once.
 -- Set-based throughout, so a bulk call of 1,000 costs a few statements, not 1,000 loops.
+--
+-- Why the small helpers here and in _delivery_keys.sql / _skip_code.sql are PL/pgSQL, not SQL:
+-- a LANGUAGE sql function with a SET clause (we pin search_path everywhere) is never inlined, and
+-- PostgreSQL 15 parses and plans its body again in every statement that calls it, at every call
+-- site. A PL/pgSQL body is compiled once per session. On one enqueue_notification call that was
+-- ~0.5 ms of ~1.6 ms (docs/benchmarks.md, "SQL core").
 
 -- A timestamptz from text, or NULL when the text is not one (PostgreSQL 15 has no pg_input_is_valid).
 CREATE OR REPLACE FUNCTION msteams._to_timestamptz(p_value text)
     RETURNS timestamptz
     LANGUAGE plpgsql
     STABLE
+    STRICT          -- NULL in, NULL out, without entering the exception block (a subtransaction)
     SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
@@ -23,17 +30,19 @@ COMMENT ON FUNCTION msteams._to_timestamptz(text) IS 'Internal: text to timestam
 -- (it has activityType), else a bot message through the conversation's serviceUrl.
 CREATE OR REPLACE FUNCTION msteams._transport(p_destination_type text, p_payload jsonb)
     RETURNS text
-    LANGUAGE sql
+    LANGUAGE plpgsql
     IMMUTABLE
     PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $fn$
-    SELECT CASE
+BEGIN
+    RETURN CASE
         WHEN p_destination_type = 'webhook' THEN 'webhook'
         WHEN p_destination_type = 'user_activity' THEN 'graph'
         WHEN p_payload ? 'activityType' THEN 'graph'
         ELSE 'bot'
-    END
+    END;
+END
 $fn$;
 REVOKE ALL ON FUNCTION msteams._transport(text, jsonb) FROM PUBLIC;
 COMMENT ON FUNCTION msteams._transport(text, jsonb) IS
@@ -44,24 +53,34 @@ COMMENT ON FUNCTION msteams._transport(text, jsonb) IS
 -- 28 KB. Graph activity feed: no documented limit; 64 KB is our own cap (it is a preview and a link).
 CREATE OR REPLACE FUNCTION msteams._payload_limit(p_transport text)
     RETURNS integer
-    LANGUAGE sql
+    LANGUAGE plpgsql
     IMMUTABLE
     PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $fn$
-    SELECT CASE p_transport WHEN 'bot' THEN 81920 WHEN 'webhook' THEN 28672 ELSE 65536 END
+BEGIN
+    RETURN CASE p_transport WHEN 'bot' THEN 81920 WHEN 'webhook' THEN 28672 ELSE 65536 END;
+END
 $fn$;
 REVOKE ALL ON FUNCTION msteams._payload_limit(text) FROM PUBLIC;
 COMMENT ON FUNCTION msteams._payload_limit(text) IS
 'Internal: payload size limit in bytes per transport (bot 80 KB, webhook 28 KB, Graph activity feed 64 KB).';
 
 -- The first problem of each invalid delivery in p_items (none for a valid array), in item order.
+-- Shaped for cost (docs/benchmarks.md, "SQL core"): PL/pgSQL, so the plan is made once per session
+-- rather than on every call; the per-item values in `f` are computed once (OFFSET 0 keeps the
+-- planner from copying their expressions into every check that uses them); and each check is a
+-- UNION ALL branch whose message is only built when the check fails. (A VALUES list evaluated
+-- per item would set up all its rows' expressions again for every item.)
 CREATE OR REPLACE FUNCTION msteams._enqueue_problems(p_items jsonb)
     RETURNS TABLE (ordinal integer, field text, problem text, hint text, sqlstate text)
-    LANGUAGE sql
+    LANGUAGE plpgsql
     STABLE
     SET search_path = pg_catalog, pg_temp
 AS $fn$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     SELECT e.ordinal::integer, c.field, c.problem, c.hint, c.sqlstate
       FROM jsonb_array_elements(p_items) WITH ORDINALITY AS e(item, ordinal)
      CROSS JOIN LATERAL (
@@ -71,112 +90,163 @@ AS $fn$
                o.item->>'destination_type' AS dtype, o.item->>'destination_id' AS did,
                nullif(o.item->'payload', 'null'::jsonb) AS payload,
                o.item->>'internal_notification_id' AS inid,
-               msteams._transport(o.item->>'destination_type', o.item->'payload') AS transport) AS f
+               msteams._transport(o.item->>'destination_type', o.item->'payload') AS transport,
+               EXISTS (SELECT 1 FROM jsonb_object_keys(o.item) AS k(key)
+                        WHERE k.key NOT IN ('category', 'priority', 'destination_type', 'destination_id', 'payload',
+                                            'internal_notification_id', 'idempotency_key', 'correlation_id',
+                                            'event_type', 'run_at', 'expires_at')) AS unknown_field,
+               EXISTS (SELECT 1 FROM msteams.categories AS c WHERE c.category = o.item->>'category') AS category_known,
+               CASE WHEN jsonb_typeof(o.item->'payload'->'attachments') = 'array' THEN NOT EXISTS (
+                        SELECT 1 FROM jsonb_array_elements(o.item->'payload'->'attachments') AS a(att)
+                         WHERE a.att->>'contentType' IS DISTINCT FROM 'application/vnd.microsoft.card.adaptive'
+                            OR a.att->'content'->>'type' IS DISTINCT FROM 'AdaptiveCard') END AS cards_only
+         OFFSET 0) AS f
      CROSS JOIN LATERAL (
         SELECT v.field, v.problem, v.hint, v.sqlstate
-          FROM (VALUES
-            (1, jsonb_typeof(e.item) <> 'object', 'delivery', 'is not a JSON object',
-                'Pass each delivery as an object with category, priority, destination_type, destination_id, payload and internal_notification_id.', '22023'),
-            (2, EXISTS (SELECT 1 FROM jsonb_object_keys(o.item) AS k(key)
-                         WHERE k.key NOT IN ('category', 'priority', 'destination_type', 'destination_id', 'payload',
-                                             'internal_notification_id', 'idempotency_key', 'correlation_id',
-                                             'event_type', 'run_at', 'expires_at')),
-                'delivery', 'has an unknown field',
-                'Known fields: category, priority, destination_type, destination_id, payload, internal_notification_id, idempotency_key, correlation_id, event_type, run_at, expires_at.', '22023'),
-            (3, f.category IS NULL, 'category', 'must not be null',
-                'Pass a category registered in msteams.categories (assignment, customer_reply, approval_request, escalation, sla_risk, or one added with register_category).', '22004'),
-            (4, NOT EXISTS (SELECT 1 FROM msteams.categories AS c WHERE c.category = f.category),
-                'category', format('%L is not known', left(f.category, 64)),
-                'Use a category registered in msteams.categories (assignment, customer_reply, approval_request, escalation, sla_risk, or one added with register_category).', '22023'),
-            (5, f.priority IS NULL, 'priority', 'must not be null',
-                'Use one of: critical, high, medium, low, info.', '22004'),
-            (6, f.priority NOT IN ('critical', 'high', 'medium', 'low', 'info'), 'priority',
-                format('%L is not known', left(f.priority, 64)), 'Use one of: critical, high, medium, low, info.', '22023'),
-            (7, f.dtype IS NULL, 'destination_type', 'must not be null',
-                'Use one of: user_activity, chat, channel, webhook.', '22004'),
-            (8, f.dtype NOT IN ('user_activity', 'chat', 'channel', 'webhook'), 'destination_type',
-                format('%L is not known', left(f.dtype, 64)), 'Use one of: user_activity, chat, channel, webhook.', '22023'),
-            (9, f.did IS NULL OR f.did = '', 'destination_id', 'must not be empty',
-                'Pass the Entra user id or UPN, the chat or channel conversation id, or the webhook name.', '22004'),
-            (10, length(f.did) > 512, 'destination_id', 'is longer than 512 characters',
-                'Pass an id, not a document.', '22023'),
-            (11, f.dtype = 'webhook' AND f.did ~ '://', 'destination_id',
-                'must be the name of a webhook registered with set_webhook, never its URL',
-                'Register the URL once with msteams.set_webhook(tenant, name, url) and pass the name: a webhook URL is a secret and must not reach the ledger.', '22023'),
-            (12, NOT coalesce(CASE f.dtype
-                    WHEN 'user_activity' THEN f.did ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-                                           OR f.did ~ '^[^@\s]+@[^@\s]+\.[^@\s]+$'
-                    WHEN 'chat' THEN CASE f.transport
-                         WHEN 'graph' THEN f.did ~ '^19:\S+$'
-                         ELSE f.did ~ '^(a:|19:|29:|8:)\S+$'
-                           OR f.did ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' END
-                    WHEN 'channel' THEN CASE f.transport
-                         WHEN 'graph' THEN f.did ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-                         ELSE f.did ~ '^19:\S+@thread\.(tacv2|skype)$' END
-                    WHEN 'webhook' THEN f.did ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'
-                    ELSE true END, false),
-                'destination_id', format('does not have the shape of a %s destination', f.dtype),
-                CASE f.dtype
+          FROM (
+            SELECT 1 AS n, 'delivery'::text AS field, 'is not a JSON object'::text AS problem,
+                   'Pass each delivery as an object with category, priority, destination_type, destination_id, payload and internal_notification_id.'::text AS hint,
+                   '22023'::text AS sqlstate
+             WHERE jsonb_typeof(e.item) <> 'object'
+            UNION ALL
+            SELECT 2, 'delivery', 'has an unknown field',
+                   'Known fields: category, priority, destination_type, destination_id, payload, internal_notification_id, idempotency_key, correlation_id, event_type, run_at, expires_at.', '22023'
+             WHERE f.unknown_field
+            UNION ALL
+            SELECT 3, 'category', 'must not be null',
+                   'Pass a category registered in msteams.categories (assignment, customer_reply, approval_request, escalation, sla_risk, or one added with register_category).', '22004'
+             WHERE f.category IS NULL
+            UNION ALL
+            SELECT 4, 'category', format('%L is not known', left(f.category, 64)),
+                   'Use a category registered in msteams.categories (assignment, customer_reply, approval_request, escalation, sla_risk, or one added with register_category).', '22023'
+             WHERE NOT f.category_known
+            UNION ALL
+            SELECT 5, 'priority', 'must not be null',
+                   'Use one of: critical, high, medium, low, info.', '22004'
+             WHERE f.priority IS NULL
+            UNION ALL
+            SELECT 6, 'priority', format('%L is not known', left(f.priority, 64)),
+                   'Use one of: critical, high, medium, low, info.', '22023'
+             WHERE f.priority NOT IN ('critical', 'high', 'medium', 'low', 'info')
+            UNION ALL
+            SELECT 7, 'destination_type', 'must not be null',
+                   'Use one of: user_activity, chat, channel, webhook.', '22004'
+             WHERE f.dtype IS NULL
+            UNION ALL
+            SELECT 8, 'destination_type', format('%L is not known', left(f.dtype, 64)),
+                   'Use one of: user_activity, chat, channel, webhook.', '22023'
+             WHERE f.dtype NOT IN ('user_activity', 'chat', 'channel', 'webhook')
+            UNION ALL
+            SELECT 9, 'destination_id', 'must not be empty',
+                   'Pass the Entra user id or UPN, the chat or channel conversation id, or the webhook name.', '22004'
+             WHERE f.did IS NULL OR f.did = ''
+            UNION ALL
+            SELECT 10, 'destination_id', 'is longer than 512 characters',
+                   'Pass an id, not a document.', '22023'
+             WHERE length(f.did) > 512
+            UNION ALL
+            SELECT 11, 'destination_id', 'must be the name of a webhook registered with set_webhook, never its URL',
+                   'Register the URL once with msteams.set_webhook(tenant, name, url) and pass the name: a webhook URL is a secret and must not reach the ledger.', '22023'
+             WHERE f.dtype = 'webhook' AND f.did ~ '://'
+            UNION ALL
+            SELECT 12, 'destination_id', format('does not have the shape of a %s destination', f.dtype),
+                   CASE f.dtype
                     WHEN 'user_activity' THEN 'Pass the user''s Entra object id (a GUID) or UPN.'
                     WHEN 'chat' THEN 'Pass a chat id (19:…) for an activity feed notification; a conversation id (a:…, 19:…) or the user''s Entra object id for a bot message.'
                     WHEN 'channel' THEN 'Pass a channel conversation id (19:…@thread.tacv2) for a bot message, or the team id (a GUID) for an activity feed notification.'
-                    ELSE 'Pass the name the webhook was registered under with set_webhook (letters, digits, _ . -).' END,
-                '22023'),
-            (13, f.payload IS NULL, 'payload', 'must not be null', 'Pass the message to send as a JSON object.', '22004'),
-            (14, jsonb_typeof(f.payload) <> 'object', 'payload', 'must be a JSON object', 'Pass the message to send as a JSON object.', '22023'),
-            (15, NOT coalesce(CASE f.transport
-                    WHEN 'graph' THEN jsonb_typeof(f.payload->'topic') = 'object'
-                                  AND f.payload->'topic'->>'source' IN ('entityUrl', 'text')
-                                  AND jsonb_typeof(f.payload->'topic'->'value') = 'string'
-                                  AND (f.payload->'topic'->>'source' = 'entityUrl'
-                                       OR jsonb_typeof(f.payload->'topic'->'webUrl') = 'string')
-                                  AND jsonb_typeof(f.payload->'activityType') = 'string'
-                                  AND jsonb_typeof(f.payload->'previewText'->'content') = 'string'
-                    WHEN 'bot' THEN f.payload->>'type' = 'message'
-                                AND (jsonb_typeof(f.payload->'text') = 'string'
-                                     OR (jsonb_typeof(f.payload->'attachments') = 'array'
-                                         AND jsonb_array_length(f.payload->'attachments') > 0))
-                    ELSE f.payload->>'type' = 'message'
-                         AND jsonb_typeof(f.payload->'attachments') = 'array'
-                         AND jsonb_array_length(f.payload->'attachments') > 0
-                         AND NOT EXISTS (
-                             SELECT 1 FROM jsonb_array_elements(f.payload->'attachments') AS a(att)
-                              WHERE a.att->>'contentType' IS DISTINCT FROM 'application/vnd.microsoft.card.adaptive'
-                                 OR a.att->'content'->>'type' IS DISTINCT FROM 'AdaptiveCard')
-                    END, false),
-                'payload', format('is not a valid %s payload',
+                    ELSE 'Pass the name the webhook was registered under with set_webhook (letters, digits, _ . -).' END, '22023'
+             WHERE NOT coalesce(CASE f.dtype
+                WHEN 'user_activity' THEN f.did ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                                       OR f.did ~ '^[^@\s]+@[^@\s]+\.[^@\s]+$'
+                WHEN 'chat' THEN CASE f.transport
+                     WHEN 'graph' THEN f.did ~ '^19:\S+$'
+                     ELSE f.did ~ '^(a:|19:|29:|8:)\S+$'
+                       OR f.did ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' END
+                WHEN 'channel' THEN CASE f.transport
+                     WHEN 'graph' THEN f.did ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                     ELSE f.did ~ '^19:\S+@thread\.(tacv2|skype)$' END
+                WHEN 'webhook' THEN f.did ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'
+                ELSE true END, false)
+            UNION ALL
+            SELECT 13, 'payload', 'must not be null',
+                   'Pass the message to send as a JSON object.', '22004'
+             WHERE f.payload IS NULL
+            UNION ALL
+            SELECT 14, 'payload', 'must be a JSON object',
+                   'Pass the message to send as a JSON object.', '22023'
+             WHERE jsonb_typeof(f.payload) <> 'object'
+            UNION ALL
+            SELECT 15, 'payload', format('is not a valid %s payload',
                                   CASE f.transport WHEN 'graph' THEN 'activity feed notification'
                                                    WHEN 'bot' THEN 'bot message' ELSE 'Workflows webhook' END),
-                CASE f.transport
+                   CASE f.transport
                     WHEN 'graph' THEN 'An activity feed notification needs topic {source: entityUrl|text, value, webUrl when source is text}, activityType and previewText {content}.'
                     WHEN 'bot' THEN 'A bot message is an activity {"type": "message"} with text or a non-empty attachments array.'
-                    ELSE 'A Workflows webhook payload is {"type": "message", "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "content": {"type": "AdaptiveCard", …}}]}.' END,
-                '22023'),
-            (16, octet_length(f.payload::text) > msteams._payload_limit(f.transport), 'payload',
-                format('is %s bytes, over the %s-byte limit for a %s delivery',
+                    ELSE 'A Workflows webhook payload is {"type": "message", "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "content": {"type": "AdaptiveCard", …}}]}.' END, '22023'
+             WHERE NOT coalesce(CASE f.transport
+                WHEN 'graph' THEN jsonb_typeof(f.payload->'topic') = 'object'
+                              AND f.payload->'topic'->>'source' IN ('entityUrl', 'text')
+                              AND jsonb_typeof(f.payload->'topic'->'value') = 'string'
+                              AND (f.payload->'topic'->>'source' = 'entityUrl'
+                                   OR jsonb_typeof(f.payload->'topic'->'webUrl') = 'string')
+                              AND jsonb_typeof(f.payload->'activityType') = 'string'
+                              AND jsonb_typeof(f.payload->'previewText'->'content') = 'string'
+                WHEN 'bot' THEN f.payload->>'type' = 'message'
+                            AND (jsonb_typeof(f.payload->'text') = 'string'
+                                 OR (jsonb_typeof(f.payload->'attachments') = 'array'
+                                     AND jsonb_array_length(f.payload->'attachments') > 0))
+                ELSE f.payload->>'type' = 'message'
+                     AND jsonb_typeof(f.payload->'attachments') = 'array'
+                     AND jsonb_array_length(f.payload->'attachments') > 0
+                     AND f.cards_only
+                END, false)
+            UNION ALL
+            SELECT 16, 'payload', format('is %s bytes, over the %s-byte limit for a %s delivery',
                        octet_length(f.payload::text), msteams._payload_limit(f.transport), f.transport),
-                'Shorten the message (Teams refuses larger ones with 413): link to details instead of embedding them.', '22023'),
-            (17, f.inid IS NULL OR f.inid = '', 'internal_notification_id', 'must not be empty',
-                'Pass the host''s own id of the notification (it links every destination and attempt).', '22004'),
-            (18, length(f.inid) > 255, 'internal_notification_id', 'is longer than 255 characters', 'Pass an id of at most 255 characters.', '22023'),
-            (19, o.item ? 'idempotency_key' AND o.item->>'idempotency_key' IS NOT NULL
-                 AND length(o.item->>'idempotency_key') NOT BETWEEN 1 AND 255,
-                'idempotency_key', 'must be 1 to 255 characters', 'Pass a short key, or none to derive it (DESIGN §10).', '22023'),
-            (20, length(o.item->>'correlation_id') > 255, 'correlation_id', 'is longer than 255 characters', 'Pass an id of at most 255 characters.', '22023'),
-            (21, length(o.item->>'event_type') > 100, 'event_type', 'is longer than 100 characters', 'Pass a label of at most 100 characters.', '22023'),
-            (22, o.item->>'run_at' IS NOT NULL AND msteams._to_timestamptz(o.item->>'run_at') IS NULL,
-                'run_at', 'is not a timestamp', 'Pass an ISO 8601 timestamp with a time zone, or omit it to send now.', '22023'),
-            (23, o.item->>'expires_at' IS NOT NULL AND msteams._to_timestamptz(o.item->>'expires_at') IS NULL,
-                'expires_at', 'is not a timestamp', 'Pass an ISO 8601 timestamp with a time zone, or omit it for the category default.', '22023'),
-            (24, msteams._to_timestamptz(o.item->>'expires_at') <= greatest(now(), coalesce(msteams._to_timestamptz(o.item->>'run_at'), now())),
-                'expires_at', 'is not after run_at and now', 'An expiry must leave time to send: pass a later expires_at, or omit it.', '22023'),
-            (25, msteams._to_timestamptz(o.item->>'run_at') >= timestamptz '10000-01-01 00:00:00+00',
-                'run_at', 'is after the year 9999', 'Pass the time to send at, or omit it to send now.', '22023')
-          ) AS v(n, failed, field, problem, hint, sqlstate)
-         WHERE v.failed
+                   'Shorten the message (Teams refuses larger ones with 413): link to details instead of embedding them.', '22023'
+             WHERE octet_length(f.payload::text) > msteams._payload_limit(f.transport)
+            UNION ALL
+            SELECT 17, 'internal_notification_id', 'must not be empty',
+                   'Pass the host''s own id of the notification (it links every destination and attempt).', '22004'
+             WHERE f.inid IS NULL OR f.inid = ''
+            UNION ALL
+            SELECT 18, 'internal_notification_id', 'is longer than 255 characters',
+                   'Pass an id of at most 255 characters.', '22023'
+             WHERE length(f.inid) > 255
+            UNION ALL
+            SELECT 19, 'idempotency_key', 'must be 1 to 255 characters',
+                   'Pass a short key, or none to derive it (DESIGN §10).', '22023'
+             WHERE o.item ? 'idempotency_key' AND o.item->>'idempotency_key' IS NOT NULL
+               AND length(o.item->>'idempotency_key') NOT BETWEEN 1 AND 255
+            UNION ALL
+            SELECT 20, 'correlation_id', 'is longer than 255 characters',
+                   'Pass an id of at most 255 characters.', '22023'
+             WHERE length(o.item->>'correlation_id') > 255
+            UNION ALL
+            SELECT 21, 'event_type', 'is longer than 100 characters',
+                   'Pass a label of at most 100 characters.', '22023'
+             WHERE length(o.item->>'event_type') > 100
+            UNION ALL
+            SELECT 22, 'run_at', 'is not a timestamp',
+                   'Pass an ISO 8601 timestamp with a time zone, or omit it to send now.', '22023'
+             WHERE o.item->>'run_at' IS NOT NULL AND msteams._to_timestamptz(o.item->>'run_at') IS NULL
+            UNION ALL
+            SELECT 23, 'expires_at', 'is not a timestamp',
+                   'Pass an ISO 8601 timestamp with a time zone, or omit it for the category default.', '22023'
+             WHERE o.item->>'expires_at' IS NOT NULL AND msteams._to_timestamptz(o.item->>'expires_at') IS NULL
+            UNION ALL
+            SELECT 24, 'expires_at', 'is not after run_at and now',
+                   'An expiry must leave time to send: pass a later expires_at, or omit it.', '22023'
+             WHERE msteams._to_timestamptz(o.item->>'expires_at') <= greatest(now(), coalesce(msteams._to_timestamptz(o.item->>'run_at'), now()))
+            UNION ALL
+            SELECT 25, 'run_at', 'is after the year 9999',
+                   'Pass the time to send at, or omit it to send now.', '22023'
+             WHERE msteams._to_timestamptz(o.item->>'run_at') >= timestamptz '10000-01-01 00:00:00+00'
+          ) AS v
          ORDER BY v.n
          LIMIT 1) AS c
-     ORDER BY e.ordinal
+     ORDER BY e.ordinal;
+END
 $fn$;
 REVOKE ALL ON FUNCTION msteams._enqueue_problems(jsonb) FROM PUBLIC;
 COMMENT ON FUNCTION msteams._enqueue_problems(jsonb) IS

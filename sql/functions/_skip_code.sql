@@ -4,12 +4,13 @@
 CREATE OR REPLACE FUNCTION msteams._skip_code(
     p_integration msteams.integrations, p_transport text, p_destination_known boolean)
     RETURNS text
-    LANGUAGE sql
+    LANGUAGE plpgsql
     IMMUTABLE
     PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $fn$
-    SELECT CASE
+BEGIN
+    RETURN CASE
         WHEN (p_integration).tenant IS NULL OR (p_integration).install_status <> 'active' THEN 'integration_inactive'
         WHEN NOT (p_integration).addon_active THEN 'addon_inactive'
         WHEN p_transport = 'graph' AND ((p_integration).aad_tenant_id IS NULL OR (p_integration).client_id IS NULL
@@ -19,7 +20,8 @@ AS $fn$
             THEN 'package_misconfigured'
         WHEN p_transport = 'webhook' AND NOT p_destination_known THEN 'package_misconfigured'
         WHEN p_transport = 'bot' AND NOT p_destination_known THEN 'user_not_mapped'
-    END
+    END;
+END
 $fn$;
 REVOKE ALL ON FUNCTION msteams._skip_code(msteams.integrations, text, boolean) FROM PUBLIC;
 COMMENT ON FUNCTION msteams._skip_code(msteams.integrations, text, boolean) IS

@@ -17,12 +17,14 @@ CREATE OR REPLACE FUNCTION msteams.enqueue_notification(
     OUT error_code             text,
     OUT duplicate              boolean)
     RETURNS record
-    LANGUAGE sql
+    LANGUAGE plpgsql    -- not sql: PostgreSQL 15 would parse and plan a SQL body on every call
     VOLATILE
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $fn$
+BEGIN
     SELECT e.delivery_id, e.status, e.error_code, e.duplicate
+      INTO delivery_id, status, error_code, duplicate
       FROM msteams._enqueue('enqueue_notification', p_tenant,
                jsonb_build_array(jsonb_build_object(
                    'category', p_category, 'priority', p_priority,
@@ -30,7 +32,8 @@ AS $fn$
                    'payload', p_payload, 'internal_notification_id', p_internal_notification_id,
                    'idempotency_key', p_idempotency_key, 'correlation_id', p_correlation_id,
                    'event_type', p_event_type, 'run_at', p_run_at, 'expires_at', p_expires_at)),
-               false) AS e
+               false) AS e;
+END
 $fn$;
 ALTER FUNCTION msteams.enqueue_notification(uuid, text, text, text, text, jsonb, text, text, text, text, timestamptz, timestamptz) OWNER TO msteams_owner;
 REVOKE ALL ON FUNCTION msteams.enqueue_notification(uuid, text, text, text, text, jsonb, text, text, text, text, timestamptz, timestamptz) FROM PUBLIC;
