@@ -173,11 +173,13 @@ class Runner:
     async def _idle(self, queue_empty: bool) -> None:
         timeout = self.settings.poll_interval
         if queue_empty:
-            with contextlib.suppress(psycopg.Error, OSError):
+            try:
                 due = await self._claim_db.next_due_at()
                 if due is not None:
                     wait = (due - dt.datetime.now(dt.timezone.utc)).total_seconds()
                     timeout = max(0.0, min(timeout, wait + 0.005))
+            except (psycopg.Error, OSError):
+                self.metrics.db_error("claim")          # the next claim retries (and reconnects)
         await self._sleep(timeout)
 
     async def _sleep(self, seconds: float) -> None:
