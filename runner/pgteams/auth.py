@@ -25,6 +25,7 @@ from . import credentials
 from .config import Settings
 
 REFRESH_MARGIN = 300.0   # seconds: msal treats a token with less left as expired
+REFUSAL_MEMORY = 60.0    # seconds a refused or unresolvable credential is answered from memory
 
 
 class TokenError(Exception):
@@ -58,6 +59,10 @@ class TokenProvider:
         self._apps: dict[CredentialKey, msal.ConfidentialClientApplication] = {}
         self._locks: dict[CredentialKey, asyncio.Lock] = {}
         self._memo: dict[tuple[CredentialKey, str], tuple[str, float]] = {}
+        # A credential the authority refused (or that cannot be resolved) stays refused for a while:
+        # every delivery of that tenant fails the same way without asking again (msal itself
+        # replays a 400 for 60 s too).
+        self._refused: dict[tuple[CredentialKey, str], tuple[TokenError, float]] = {}
         self._on_token = on_token or (lambda source: None)   # metrics: "memory" | "cache" | "identity_provider"
         session = requests.Session()
         session.trust_env = False          # REQUESTS_CA_BUNDLE would silently override verify=
@@ -81,6 +86,17 @@ class TokenProvider:
             raise TokenError("transient", f"login authority unreachable ({type(exc).__name__})") from None
 
     async def token(self, key: CredentialKey, scope: str) -> str:
+        refused = self._refused.get((key, scope))
+        if refused and refused[1] > time.monotonic():
+            raise refused[0]
+        try:
+            return await self._token(key, scope)
+        except TokenError as exc:
+            if exc.code in ("credentials_invalid", "credentials_unavailable"):
+                self._refused[(key, scope)] = (exc, time.monotonic() + REFUSAL_MEMORY)
+            raise
+
+    async def _token(self, key: CredentialKey, scope: str) -> str:
         memo = self._memo.get((key, scope))
         if memo and memo[1] - time.monotonic() > REFRESH_MARGIN:
             self._on_token("memory")
@@ -112,9 +128,3 @@ class TokenProvider:
         expires_in = float(result.get("expires_in") or 0)
         self._memo[(key, scope)] = (result["access_token"], time.monotonic() + expires_in)
         return result["access_token"]
-
-    def forget(self, key: CredentialKey) -> None:
-        """Drop a credential's app and tokens (after the authority refused them)."""
-        self._apps.pop(key, None)
-        for k in [k for k in self._memo if k[0] == key]:
-            del self._memo[k]
