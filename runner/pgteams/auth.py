@@ -67,6 +67,8 @@ class TokenProvider:
         session = requests.Session()
         session.trust_env = False          # REQUESTS_CA_BUNDLE would silently override verify=
         session.verify = settings.ca_file or True
+        if settings.https_proxy:
+            session.proxies = {"https": settings.https_proxy}
         self._session = session
 
     def _build(self, key: CredentialKey) -> msal.ConfidentialClientApplication:

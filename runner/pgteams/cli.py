@@ -93,19 +93,21 @@ def _setup_logging(level: str) -> None:
 @click.option("--http-timeout", type=float, help="Seconds per HTTP request (default 15).")
 @click.option("--login-authority-host", help="Login authority (default https://login.microsoftonline.com).")
 @click.option("--graph-base", help="Graph base URL (default https://graph.microsoft.com/v1.0).")
-@click.option("--ca-file", help="Trust this CA bundle instead of the system's (e.g. the sandbox's).")
+@click.option("--ca-file", help="Trust this CA bundle instead of the default (certifi) one, e.g. the sandbox's.")
+@click.option("--https-proxy", help="Reach Microsoft through this proxy (the environment's proxy settings are ignored).")
 @click.option("--service-url-host", "service_url_hosts", multiple=True,
               help="Allow bot sends to this serviceUrl host (repeatable; replaces Microsoft's defaults).")
 @click.option("--webhook-host", "webhook_hosts", multiple=True,
               help="Allow webhook sends to this host or .suffix (repeatable; replaces the defaults).")
 @click.option("--no-throttle", is_flag=True, default=None, help="Do not pace sends at Microsoft's limits.")
-@click.option("--no-listen", is_flag=True, default=None,
-              help="Poll only, no LISTEN (e.g. behind a transaction-pooling PgBouncer).")
+@click.option("--no-listen", is_flag=True, default=None, help="Poll only, no LISTEN.")
+@click.option("--pgbouncer", is_flag=True, default=None,
+              help="Behind a transaction-pooling PgBouncer: no LISTEN, no session options, no prepared statements.")
 @click.option("--metrics-port", type=int, help="Serve Prometheus /metrics on this port.")
 @click.option("--log-level", default="INFO", show_default=True)
 def run(dsn, worker_id, batch_size, concurrency, lease_seconds, poll_interval, shutdown_timeout, http_timeout,
-        login_authority_host, graph_base, ca_file, service_url_hosts, webhook_hosts, no_throttle, no_listen,
-        metrics_port, log_level) -> None:
+        login_authority_host, graph_base, ca_file, https_proxy, service_url_hosts, webhook_hosts, no_throttle,
+        no_listen, pgbouncer, metrics_port, log_level) -> None:
     """Send due deliveries until SIGTERM/SIGINT, each with its own tenant's credentials."""
     import asyncio
 
@@ -118,9 +120,9 @@ def run(dsn, worker_id, batch_size, concurrency, lease_seconds, poll_interval, s
             dsn=dsn, worker_id=worker_id, batch_size=batch_size, concurrency=concurrency,
             lease_seconds=lease_seconds, poll_interval=poll_interval, shutdown_timeout=shutdown_timeout,
             http_timeout=http_timeout, login_authority_host=login_authority_host, graph_base=graph_base,
-            ca_file=ca_file, service_url_hosts=tuple(service_url_hosts) or None,
+            ca_file=ca_file, https_proxy=https_proxy, service_url_hosts=tuple(service_url_hosts) or None,
             webhook_hosts=tuple(webhook_hosts) or None, throttle=False if no_throttle else None,
-            listen=False if no_listen else None,
+            listen=False if no_listen else None, pgbouncer=True if pgbouncer else None,
             metrics_port=metrics_port)
     except (ValueError, TypeError) as exc:
         fail(str(exc))

@@ -51,7 +51,9 @@ class Settings:
     concurrency: int = 64                 # sends in flight at once
     lease_seconds: float = 120.0          # longer than the slowest send (http_timeout) plus throttle waits
     poll_interval: float = 5.0            # fallback when no NOTIFY arrives
-    listen: bool = True                   # LISTEN msteams_outbox (off behind a transaction-pooling PgBouncer)
+    listen: bool = True                   # LISTEN msteams_outbox (a fallback poll covers what it misses)
+    pgbouncer: bool = False               # behind a transaction-pooling PgBouncer: no LISTEN, no session
+                                          # options, no prepared statements
     shutdown_timeout: float = 20.0        # SIGTERM: how long in-flight sends may take before release
     http_timeout: float = 15.0
     report_batch: int = 200               # outcomes per complete_deliveries call
@@ -60,7 +62,8 @@ class Settings:
     graph_base: str = "https://graph.microsoft.com/v1.0"
     graph_scope: str = "https://graph.microsoft.com/.default"
     bot_scope: str = "https://api.botframework.com/.default"
-    ca_file: str | None = None            # trust this CA bundle instead of the system's (sandbox)
+    ca_file: str | None = None            # trust this CA bundle instead of the default (certifi) one
+    https_proxy: str | None = None        # send to Microsoft through this proxy (the environment's is ignored)
     service_url_hosts: tuple[str, ...] = DEFAULT_SERVICE_URL_HOSTS
     webhook_hosts: tuple[str, ...] = DEFAULT_WEBHOOK_HOSTS
     # throttling (Microsoft's published limits; see throttle.py)
@@ -80,7 +83,7 @@ class Settings:
             "poll_interval": ("POLL_INTERVAL", float), "shutdown_timeout": ("SHUTDOWN_TIMEOUT", float),
             "http_timeout": ("HTTP_TIMEOUT", float), "login_authority_host": ("LOGIN_AUTHORITY_HOST", str),
             "graph_base": ("GRAPH_BASE", str), "graph_scope": ("GRAPH_SCOPE", str), "bot_scope": ("BOT_SCOPE", str),
-            "ca_file": ("CA_FILE", str), "metrics_port": ("METRICS_PORT", int),
+            "ca_file": ("CA_FILE", str), "https_proxy": ("HTTPS_PROXY", str), "metrics_port": ("METRICS_PORT", int),
             "maintenance_interval": ("MAINTENANCE_INTERVAL", float),
         }
         for attr, (name, conv) in env_map.items():
@@ -91,6 +94,8 @@ class Settings:
             values["service_url_hosts"] = _split(_env("SERVICE_URL_HOSTS"), DEFAULT_SERVICE_URL_HOSTS)
         if _env("WEBHOOK_HOSTS") is not None:
             values["webhook_hosts"] = _split(_env("WEBHOOK_HOSTS"), DEFAULT_WEBHOOK_HOSTS)
+        if _env("PGBOUNCER") is not None:
+            values["pgbouncer"] = _env("PGBOUNCER", "0").lower() in ("1", "true", "yes", "on")
         if _env("LISTEN") is not None:
             values["listen"] = _env("LISTEN", "1").lower() not in ("0", "false", "no", "off")
         if _env("THROTTLE") is not None:
@@ -99,6 +104,23 @@ class Settings:
         if not values.get("dsn"):
             raise ValueError("a database is needed: pass --dsn or set PGTEAMS_DSN")
         return cls(**values)
+
+    def __post_init__(self) -> None:
+        checks = [
+            ("batch_size", 1 <= self.batch_size <= 1000, "between 1 and 1000"),
+            ("concurrency", 1 <= self.concurrency <= 1024, "between 1 and 1024"),
+            ("lease_seconds", self.http_timeout < self.lease_seconds <= 3600,
+             "longer than http_timeout and at most 3600"),
+            ("poll_interval", self.poll_interval > 0, "above 0"),
+            ("shutdown_timeout", self.shutdown_timeout >= 0, "0 or more"),
+            ("http_timeout", self.http_timeout > 0, "above 0"),
+            ("report_batch", 1 <= self.report_batch <= 1000, "between 1 and 1000"),
+        ]
+        for name, ok, want in checks:
+            if not ok:
+                raise ValueError(f"{name} {getattr(self, name)} is out of range: it must be {want}")
+        if self.pgbouncer:
+            self.listen = False
 
 
 def host_allowed(host: str | None, port: int | None, allowed: tuple[str, ...]) -> bool:

@@ -27,11 +27,13 @@ RUNNER_METRICS = "SELECT metric, label, value FROM msteams.runner_metrics()"
 def conninfo(settings: Settings, application_name: str) -> str:
     """The DSN plus what keeps a runner from hanging on a half-open connection (STYLE Part 3 item 9)."""
     params = conninfo_to_dict(settings.dsn)
-    options = params.get("options") or ""
-    options += (f" -c statement_timeout={settings.statement_timeout_ms}"
-                f" -c idle_in_transaction_session_timeout={max(settings.statement_timeout_ms * 2, 60000)}")
+    if not settings.pgbouncer:      # PgBouncer refuses the options startup parameter: set timeouts in its config
+        options = params.get("options") or ""
+        options += (f" -c statement_timeout={settings.statement_timeout_ms}"
+                    f" -c idle_in_transaction_session_timeout={max(settings.statement_timeout_ms * 2, 60000)}")
+        params["options"] = options.strip()
     params.update(
-        options=options.strip(), application_name=params.get("application_name") or application_name,
+        application_name=params.get("application_name") or application_name,
         keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
         tcp_user_timeout=60000, connect_timeout=params.get("connect_timeout") or 10,
     )
@@ -39,8 +41,11 @@ def conninfo(settings: Settings, application_name: str) -> str:
 
 
 async def connect(settings: Settings, application_name: str) -> psycopg.AsyncConnection:
-    return await psycopg.AsyncConnection.connect(
+    conn = await psycopg.AsyncConnection.connect(
         conninfo(settings, application_name), autocommit=True, row_factory=dict_row)
+    if settings.pgbouncer:
+        conn.prepare_threshold = None      # server-side prepared statements do not survive transaction pooling
+    return conn
 
 
 class Database:

@@ -71,7 +71,7 @@ def http_clients(settings: Settings) -> list[httpx.AsyncClient]:
     n = max(1, -(-settings.concurrency // CONNECTIONS_PER_CLIENT))
     per = max(1, -(-settings.concurrency // n))
     return [httpx.AsyncClient(
-        verify=verify, timeout=httpx.Timeout(settings.http_timeout), trust_env=False,
+        verify=verify, timeout=httpx.Timeout(settings.http_timeout), trust_env=False, proxy=settings.https_proxy,
         limits=httpx.Limits(max_connections=per, max_keepalive_connections=per),
         headers={"User-Agent": "pgteams-runner"}) for _ in range(n)]
 
@@ -91,6 +91,7 @@ class Runner:
         self._throttle = Throttle(settings.throttle)
         self.listener: Listener | None = None
         self._leader = None
+        self.crashed = False
         self.ready = asyncio.Event()       # set once the first claim ran (tests and the demo wait on it)
 
     # -- control --------------------------------------------------------------------------------
@@ -102,6 +103,18 @@ class Runner:
         self._wake.set()
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def _side_task_done(self, task: asyncio.Task) -> None:
+        """A side task (listener, reporter, housekeeping) must never end on its own: if one
+        crashes, stop the runner (exit code 1) rather than run on half-blind."""
+        if task.cancelled() or task.exception() is None:
+            return
+        log.error("runner: %s crashed (%s); stopping", task.get_name(), type(task.exception()).__name__,
+                  exc_info=task.exception())
+        self.crashed = True
+        self._stop.set()
+        self._force.set()
         self._wake.set()
 
     # -- main -----------------------------------------------------------------------------------
@@ -120,6 +133,8 @@ class Runner:
         if self.settings.listen:
             side.append(asyncio.create_task(self.listener.run(), name="listener"))
         self._reporter_task = asyncio.create_task(self._reporter(), name="reporter")
+        for task in (*side, self._reporter_task):
+            task.add_done_callback(self._side_task_done)
         try:
             await self._claim_loop()
             await self._drain()
@@ -134,7 +149,7 @@ class Runner:
             for client in self._http:
                 await client.aclose()
             with contextlib.suppress(psycopg.Error, OSError):
-                await self._claim_db.heartbeat(stopping=True)   # the others take our share at once
+                await self._claim_db.heartbeat(stopping=True)   # the others take our share at their next heartbeat
             if self._leader is not None:
                 await asyncio.to_thread(self._leader.close)
             await self._claim_db.close()
@@ -145,7 +160,7 @@ class Runner:
         log.info("runner %s stopped: %d claimed, %d reported, %d deferred, %d released",
                  self.settings.worker_id, self.stats.claimed, self.stats.reported,
                  self.stats.deferred, self.stats.released)
-        return 0
+        return 1 if self.crashed else 0
 
     async def _claim_loop(self) -> None:
         backoff = 0.2
@@ -315,6 +330,20 @@ class Runner:
                 self.metrics.db_error("report")
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+            except psycopg.Error as exc:
+                # Refused (it should not happen: the runner reports what SQL asked for). Find the
+                # outcome at fault by reporting one by one; the rest are recorded.
+                self.metrics.db_error("report")
+                if len(batch) > 1:
+                    for item in batch:
+                        await self._report([item])
+                    return
+                row = batch[0][0]
+                log.error("report: delivery tenant=%s id=%s: outcome refused (%s [%s]); its lease will expire and "
+                          "it will be attempted again", row["tenant"], row["delivery_id"],
+                          exc.diag.message_primary if exc.diag else type(exc).__name__, exc.sqlstate)
+                results = []
+                break
         by_id = {(str(r["tenant"]), r["delivery_id"]): r for r in results}
         for row, outcome, latency_ms in batch:
             key = (str(row["tenant"]), row["delivery_id"])

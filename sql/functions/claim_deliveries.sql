@@ -35,6 +35,8 @@ CREATE OR REPLACE FUNCTION msteams.claim_deliveries(
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+    v_paused boolean;
 BEGIN
     IF p_worker IS NULL OR p_worker = '' OR length(p_worker) > 200 THEN
         RAISE EXCEPTION USING ERRCODE = CASE WHEN p_worker IS NULL THEN 'null_value_not_allowed' ELSE 'invalid_parameter_value' END,
@@ -52,6 +54,7 @@ BEGIN
             COLUMN = 'lease', HINT = 'Pass a lease longer than the slowest send, e.g. interval ''2 minutes''.';
     END IF;
 
+    v_paused := EXISTS (SELECT 1 FROM msteams.throttle_pauses AS tp WHERE tp.paused_until > now());
     RETURN QUERY
     WITH due AS (
         -- One short index range scan per priority (critical first); inside a priority, oldest due
@@ -62,6 +65,12 @@ BEGIN
                 SELECT o.tenant, o.delivery_id, o.locked_by
                   FROM msteams.outbox AS o
                  WHERE o.priority_rank = r.rank AND o.available_at <= now()
+                   -- a scope Microsoft paused with a Retry-After waits, whatever made its rows due
+                   -- (the probe runs only while some pause is active: usually never)
+                   AND (NOT v_paused OR NOT EXISTS (
+                            SELECT 1 FROM msteams.throttle_pauses AS tp
+                             WHERE tp.tenant = o.tenant AND tp.paused_until > now()
+                               AND tp.scope = msteams._throttle_scope(o.transport, o.conversation_id, o.destination_id)))
                  ORDER BY o.available_at
                  LIMIT p_limit
                    FOR UPDATE SKIP LOCKED) AS c
@@ -103,4 +112,4 @@ ALTER FUNCTION msteams.claim_deliveries(text, integer, interval) OWNER TO msteam
 REVOKE ALL ON FUNCTION msteams.claim_deliveries(text, integer, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION msteams.claim_deliveries(text, integer, interval) TO msteams_runner;
 COMMENT ON FUNCTION msteams.claim_deliveries(text, integer, interval) IS
-'Lease up to p_limit due deliveries to runner p_worker (FOR UPDATE SKIP LOCKED; critical before info; expired leases are claimed again), each with a fresh lease_id. Returns what the sender needs in one round trip: destination, payload, attempt number, the delivering tenant''s own integration settings, the bot conversation''s serviceUrl or the webhook URL, and skip_code when the delivery must not be sent (expired, integration_inactive, addon_inactive, package_misconfigured, user_not_mapped).';
+'Lease up to p_limit due deliveries to runner p_worker (FOR UPDATE SKIP LOCKED; critical before info; expired leases are claimed again), each with a fresh lease_id. Returns what the sender needs in one round trip: destination, payload, attempt number, the delivering tenant''s own integration settings, the bot conversation''s serviceUrl or the webhook URL, Deliveries of a scope paused by a Retry-After (throttle_pauses) are not claimed until it has passed. Also returns skip_code when the delivery must not be sent (expired, integration_inactive, addon_inactive, package_misconfigured, user_not_mapped).';

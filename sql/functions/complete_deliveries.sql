@@ -70,6 +70,7 @@ BEGIN
           FROM input AS i
           JOIN msteams.outbox AS o
             ON o.tenant = i.tenant AND o.delivery_id = i.delivery_id AND o.lease_id = i.lease_id
+           AND o.locked_by = p_worker
           LEFT JOIN msteams.error_codes AS ec ON ec.error_code = i.error_code
            FOR UPDATE OF o
     ), decided AS (
@@ -108,7 +109,7 @@ BEGIN
          USING decided AS d2
          WHERE NOT d2.retry AND o.tenant = d2.tenant AND o.delivery_id = d2.delivery_id
         RETURNING o.delivery_id
-    ), parked AS (              -- … unless it failed: then the payload waits for a retry or discard
+    ), parked AS (              -- … unless it failed or was skipped: then the payload waits for a retry or discard
         INSERT INTO msteams.dead_letter_payloads AS p
                (tenant, delivery_id, final_status, error_code, attempt_count, priority, category,
                 destination_type, destination_id, internal_notification_id, enqueue_key, event_type,
@@ -161,4 +162,4 @@ ALTER FUNCTION msteams.complete_deliveries(text, jsonb) OWNER TO msteams_owner;
 REVOKE ALL ON FUNCTION msteams.complete_deliveries(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION msteams.complete_deliveries(text, jsonb) TO msteams_runner;
 COMMENT ON FUNCTION msteams.complete_deliveries(text, jsonb) IS
-'Record attempt outcomes reported by runner p_worker: a JSON array of {tenant, delivery_id, lease_id, status (sent|delivered|failed|skipped), status_code, error_code, error_message, provider_message_id, provider_request_id, retry_after_seconds, latency_ms}. One ledger row per attempt. A failure with a retryable code (msteams.error_codes) and attempts left is rescheduled (capped exponential backoff with jitter, never sooner than Retry-After, never after expiry); otherwise the delivery is final and leaves the outbox (a failed one keeps its payload in dead_letter_payloads). Codes that mark a reference stale make the bot conversation stale; a throttle code with Retry-After pauses its scope (msteams.throttle_pauses) for every runner and moves the scope''s due deliveries past the pause. An outcome whose lease is no longer held changes nothing and comes back as lease_lost.';
+'Record attempt outcomes reported by runner p_worker: a JSON array of {tenant, delivery_id, lease_id, status (sent|delivered|failed|skipped), status_code, error_code, error_message, provider_message_id, provider_request_id, retry_after_seconds, latency_ms}. One ledger row per attempt. A failure with a retryable code (msteams.error_codes) and attempts left is rescheduled (capped exponential backoff with jitter, never sooner than Retry-After, never after expiry); otherwise the delivery is final and leaves the outbox (a failed or skipped one keeps its payload in dead_letter_payloads). Codes that mark a reference stale make the bot conversation stale; a throttle code with Retry-After pauses its scope (msteams.throttle_pauses) for every runner and moves the scope''s due deliveries past the pause. An outcome whose lease p_worker no longer holds changes nothing and comes back as lease_lost.';

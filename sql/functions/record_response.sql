@@ -113,7 +113,13 @@ BEGIN
     WHEN 'discard' THEN
         IF v_dead THEN
             DELETE FROM msteams.dead_letter_payloads AS p WHERE p.tenant = p_tenant AND p.delivery_id = p_delivery_id;
-        ELSIF v_pending THEN          -- still being retried: stop, and close it without sending again
+        ELSIF v_pending AND EXISTS (SELECT 1 FROM msteams.outbox AS o
+                                     WHERE o.tenant = p_tenant AND o.delivery_id = p_delivery_id
+                                       AND o.locked_by IS NOT NULL AND o.available_at > now()) THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('record_response: delivery %s is being sent right now, so it cannot be discarded', p_delivery_id),
+                COLUMN = 'action', HINT = 'Try again in a moment: once this attempt is recorded it can be discarded if it failed.';
+        ELSIF v_pending THEN          -- queued or waiting for a retry: close it without sending
             WITH gone AS (
                 DELETE FROM msteams.outbox AS o WHERE o.tenant = p_tenant AND o.delivery_id = p_delivery_id
                 RETURNING o.*)
@@ -129,8 +135,9 @@ BEGIN
               FROM gone AS g;
         ELSE
             RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-                MESSAGE = format('record_response: delivery %s was sent, so there is nothing to discard', p_delivery_id),
-                COLUMN = 'action', HINT = 'Discard closes a failed or still-retrying delivery.';
+                MESSAGE = format('record_response: delivery %s %s, so there is nothing to discard', p_delivery_id,
+                                 CASE WHEN v_sent.ledger_id IS NOT NULL THEN 'was sent' ELSE 'is already closed' END),
+                COLUMN = 'action', HINT = 'Discard closes a failed, queued or still-retrying delivery.';
         END IF;
         outcome := 'discarded';
     END CASE;
@@ -156,4 +163,4 @@ ALTER FUNCTION msteams.record_response(uuid, bigint, text, text, text, text, tex
 REVOKE ALL ON FUNCTION msteams.record_response(uuid, bigint, text, text, text, text, text, jsonb, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION msteams.record_response(uuid, bigint, text, text, text, text, text, jsonb, timestamptz) TO msteams_app;
 COMMENT ON FUNCTION msteams.record_response(uuid, bigint, text, text, text, text, text, jsonb, timestamptz) IS
-'Record a recipient''s response to a delivery and write its audit event. acknowledge/escalate: a sent delivery gets responded_at, response_action, responded_by. retry: a delivery that ended failed or skipped is queued again with its kept payload (outcome requeued, or still_skipped). discard: closes a failed delivery (its payload is dropped) or stops one still being retried. With p_activity_id (the Teams invoke id) a repeat of the same invoke returns the first audit_id with outcome duplicate and changes nothing. Errors: P0002 unknown delivery, 55000 an action its state does not allow, 22004/22023 naming the field.';
+'Record a recipient''s response to a delivery and write its audit event. acknowledge/escalate: a sent delivery gets responded_at, response_action, responded_by. retry: a delivery that ended failed or skipped is queued again with its kept payload (outcome requeued, or still_skipped). discard: closes a failed delivery (its payload is dropped) or one still queued or waiting for a retry (not one being sent at this moment: 55000). With p_activity_id (the Teams invoke id) a repeat of the same invoke returns the first audit_id with outcome duplicate and changes nothing. Errors: P0002 unknown delivery, 55000 an action its state does not allow, 22004/22023 naming the field.';

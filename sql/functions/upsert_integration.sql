@@ -47,9 +47,14 @@ BEGIN
             COLUMN = 'bot_credential_ref',
             HINT = 'Pass env:VARIABLE_NAME, file:/absolute/path or cert:/path/key.pem#<40-hex SHA-1 thumbprint> — never the secret itself.';
     END IF;
-    IF greatest(length(p_client_id), length(p_bot_app_id), length(p_teams_app_id)) > 512 THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = 'upsert_integration: an app id is longer than 512 characters',
-            COLUMN = 'client_id', HINT = 'Pass the app (client) ids as Entra shows them.';
+    IF length(p_client_id) > 512 OR length(p_bot_app_id) > 512 OR length(p_teams_app_id) > 512 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('upsert_integration: %s is longer than 512 characters',
+                             CASE WHEN length(p_client_id) > 512 THEN 'client_id'
+                                  WHEN length(p_bot_app_id) > 512 THEN 'bot_app_id' ELSE 'teams_app_id' END),
+            COLUMN = CASE WHEN length(p_client_id) > 512 THEN 'client_id'
+                          WHEN length(p_bot_app_id) > 512 THEN 'bot_app_id' ELSE 'teams_app_id' END,
+            HINT = 'Pass the app ids as Entra and the Teams admin center show them.';
     END IF;
     INSERT INTO msteams.integrations AS i
            (tenant, install_status, addon_active, aad_tenant_id, client_id, credential_ref,

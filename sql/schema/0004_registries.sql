@@ -1,4 +1,4 @@
--- 0003 registries: the extensible vocabularies (DESIGN §3, §9). Shared by every tenant
+-- 0004 registries: the extensible vocabularies (DESIGN §3, §9). Shared by every tenant
 -- (on Citus: reference tables). Rows are added by migration or by the register_* functions,
 -- never repurposed.
 

@@ -1,6 +1,6 @@
 -- claim_deliveries: leases, priority order, expired leases, skip codes, the tenant's own settings.
 BEGIN;
-SELECT plan(20);
+SELECT plan(22);
 \ir fixtures/tenants.sql
 
 SELECT is_definer('msteams', 'claim_deliveries', ARRAY['text', 'integer', 'interval']);
@@ -64,6 +64,21 @@ SELECT is((SELECT skip_code FROM reclaimed WHERE delivery_id = :'crit_id'), 'use
 SELECT is((SELECT skip_code FROM reclaimed WHERE delivery_id = :'hook_id'), 'package_misconfigured', 'a deleted webhook: package_misconfigured');
 SELECT is((SELECT skip_code FROM reclaimed WHERE delivery_id = :'b2_id'), 'integration_inactive', 'a suspended integration: integration_inactive');
 SELECT is((SELECT skip_code FROM reclaimed WHERE delivery_id = :'info_id'), 'expired', 'past its expiry: expired');
+
+-- A scope paused by a Retry-After is not claimed, whatever made its rows due; other scopes are.
+UPDATE msteams.integrations SET install_status = 'active' WHERE tenant = '00000000-0000-0000-0000-0000000000b2';
+UPDATE msteams.outbox SET available_at = now() - interval '1 second', locked_by = NULL, lease_id = NULL;
+INSERT INTO msteams.throttle_pauses (tenant, scope, paused_until, error_code)
+VALUES ('00000000-0000-0000-0000-0000000000b2', 'graph', now() + interval '1 minute', 'graph_throttled');
+SET LOCAL ROLE msteams_runner;
+SELECT is((SELECT count(*)::int FROM msteams.claim_deliveries('runner-4', 10) WHERE tenant = '00000000-0000-0000-0000-0000000000b2'),
+          0, 'a paused scope''s due deliveries are not claimed');
+RESET ROLE;
+UPDATE msteams.throttle_pauses SET paused_until = now() - interval '1 second';
+SET LOCAL ROLE msteams_runner;
+SELECT is((SELECT count(*)::int FROM msteams.claim_deliveries('runner-5', 10) WHERE tenant = '00000000-0000-0000-0000-0000000000b2'),
+          1, 'once the pause is over they are claimed');
+RESET ROLE;
 
 SET LOCAL ROLE msteams_runner;
 SELECT throws_ok($$ SELECT * FROM msteams.claim_deliveries('r', 0) $$, '22023', 'claim_deliveries: limit 0 is out of range', 'limit 0 is refused');

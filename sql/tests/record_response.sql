@@ -1,6 +1,6 @@
 -- record_response: acknowledge / escalate a sent delivery, retry / discard a failed one; always audited, once per invoke.
 BEGIN;
-SELECT plan(51);
+SELECT plan(53);
 \ir fixtures/tenants.sql
 
 SELECT is_definer('msteams', 'record_response',
@@ -181,6 +181,21 @@ SET LOCAL ROLE msteams_app;
 SELECT throws_ok(format($$ SELECT * FROM msteams.record_response('00000000-0000-0000-0000-0000000000a1', %s, 'discard', 'user-6') $$,
     :sent_id), '55000', format('record_response: delivery %s was sent, so there is nothing to discard', :sent_id),
     'discarding a sent delivery: 55000');
+SELECT throws_ok(format($$ SELECT * FROM msteams.record_response('00000000-0000-0000-0000-0000000000a1', %s, 'discard', 'user-6') $$,
+    :retrying_id), '55000', format('record_response: delivery %s is already closed, so there is nothing to discard', :retrying_id),
+    'discarding a delivery already discarded: 55000, saying it is closed');
+RESET ROLE;
+-- A delivery being sent right now cannot be discarded: the attempt may already have reached Microsoft.
+SET LOCAL ROLE msteams_app;
+SELECT delivery_id AS inflight_id FROM msteams.enqueue_notification('00000000-0000-0000-0000-0000000000a1', 'assignment', 'high',
+    'user_activity', 'inflight@a1.example', :feed, 'n-inflight') \gset
+RESET ROLE;
+UPDATE msteams.outbox SET locked_by = 'runner-x', lease_id = gen_random_uuid(), attempt_count = 1,
+                          available_at = now() + interval '1 minute' WHERE delivery_id = :inflight_id;
+SET LOCAL ROLE msteams_app;
+SELECT throws_ok(format($$ SELECT * FROM msteams.record_response('00000000-0000-0000-0000-0000000000a1', %s, 'discard', 'user-6') $$,
+    :inflight_id), '55000', format('record_response: delivery %s is being sent right now, so it cannot be discarded', :inflight_id),
+    'discarding a delivery under a live lease: 55000');
 
 -- Validation.
 SELECT throws_ok(format($$ SELECT * FROM msteams.record_response('00000000-0000-0000-0000-0000000000a1', %s, 'snooze', 'user-1') $$,

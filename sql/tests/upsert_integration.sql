@@ -90,7 +90,7 @@ SELECT throws_ok($$ SELECT msteams.upsert_integration('00000000-0000-0000-0000-0
 SELECT is(position('BOTsecretVALUE' IN pg_temp.error_text($$ SELECT msteams.upsert_integration('00000000-0000-0000-0000-0000000000f6',
     p_bot_credential_ref => 'Qx8Q~BOTsecretVALUE') $$)), 0, '… without showing it');
 SELECT throws_ok(format($$ SELECT msteams.upsert_integration('00000000-0000-0000-0000-0000000000f6', p_client_id => %L) $$, repeat('c', 513)),
-    '22023', 'upsert_integration: an app id is longer than 512 characters', 'an app id over 512 characters is refused');
+    '22023', 'upsert_integration: client_id is longer than 512 characters', 'an app id over 512 characters is refused');
 -- The table allows at most 512 characters of a reference; the function must refuse a longer one
 -- itself (22023, naming the field), not let the table's CHECK fail with 23514 and a DETAIL that
 -- prints the whole row.
