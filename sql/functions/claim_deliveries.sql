@@ -34,6 +34,7 @@ CREATE OR REPLACE FUNCTION msteams.claim_deliveries(
     VOLATILE
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    SET jit = off     -- a pessimistic estimate (bloated, unanalyzed outbox) had LLVM compile every call: docs/benchmarks.md
 AS $fn$
 DECLARE
     v_paused boolean;

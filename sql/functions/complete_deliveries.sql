@@ -5,6 +5,7 @@ CREATE OR REPLACE FUNCTION msteams.complete_deliveries(p_worker text, p_outcomes
     VOLATILE
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    SET jit = off     -- a pessimistic estimate (bloated, unanalyzed outbox) had LLVM compile every call: docs/benchmarks.md
 AS $fn$
 DECLARE
     v_bad record;
@@ -145,7 +146,10 @@ BEGIN
         UPDATE msteams.outbox AS o
            SET available_at = p.paused_until
           FROM pauses AS p
-         WHERE o.tenant = p.tenant AND o.locked_by IS NULL AND o.available_at < p.paused_until
+         -- Gate: with no pause (nearly every call) the outbox is not read at all. Without it the
+         -- planner may start with the outbox and read through it (a bloated one: all of it).
+         WHERE EXISTS (SELECT 1 FROM pauses)
+           AND o.tenant = p.tenant AND o.locked_by IS NULL AND o.available_at < p.paused_until
            AND msteams._throttle_scope(o.transport, o.conversation_id, o.destination_id) = p.scope
         RETURNING o.delivery_id
     )
