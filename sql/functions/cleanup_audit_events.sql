@@ -20,26 +20,11 @@ DECLARE
     v_cutoff timestamptz;
     v_keys   bigint;
 BEGIN
-    IF p_retention IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
-            MESSAGE = 'cleanup_audit_events: retention must not be null', COLUMN = 'retention',
-            HINT = 'Omit it to keep 365 days, or pass an interval such as ''730 days''.';
-    END IF;
-    IF p_now IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
-            MESSAGE = 'cleanup_audit_events: now must not be null', COLUMN = 'now',
-            HINT = 'Omit it to use the current time.';
-    END IF;
-    IF p_retention < interval '1 day' THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('cleanup_audit_events: retention %s is too short', p_retention),
-            COLUMN = 'retention', HINT = 'Use a retention of at least 1 day (default 365 days).';
-    END IF;
-    IF NOT pg_try_advisory_xact_lock(hashtext('msteams.partition_maintenance')) THEN
-        RAISE NOTICE 'cleanup_audit_events: another maintenance run holds the lock; skipping';
+    -- One maintenance run at a time (shared with ensure_partitions and the other cleanup).
+    v_cutoff := msteams._retention_cutoff('cleanup_audit_events', p_retention, p_now, '365 days', '730 days');
+    IF v_cutoff IS NULL THEN
         RETURN;
     END IF;
-    v_cutoff := p_now - p_retention;
 
     DELETE FROM msteams.idempotency_keys AS k
      WHERE k.scope = 'audit' AND k.created_at < v_cutoff;

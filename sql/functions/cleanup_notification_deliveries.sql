@@ -20,27 +20,11 @@ DECLARE
     v_keys   bigint;
     v_dead   bigint;
 BEGIN
-    IF p_retention IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
-            MESSAGE = 'cleanup_notification_deliveries: retention must not be null', COLUMN = 'retention',
-            HINT = 'Omit it to keep 90 days, or pass an interval such as ''180 days''.';
-    END IF;
-    IF p_now IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
-            MESSAGE = 'cleanup_notification_deliveries: now must not be null', COLUMN = 'now',
-            HINT = 'Omit it to use the current time.';
-    END IF;
-    IF p_retention < interval '1 day' THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('cleanup_notification_deliveries: retention %s is too short', p_retention),
-            COLUMN = 'retention', HINT = 'Use a retention of at least 1 day (default 90 days).';
-    END IF;
-    -- One maintenance run at a time (shared with ensure_partitions and cleanup_audit_events).
-    IF NOT pg_try_advisory_xact_lock(hashtext('msteams.partition_maintenance')) THEN
-        RAISE NOTICE 'cleanup_notification_deliveries: another maintenance run holds the lock; skipping';
+    -- One maintenance run at a time (shared with ensure_partitions and the other cleanup).
+    v_cutoff := msteams._retention_cutoff('cleanup_notification_deliveries', p_retention, p_now, '90 days', '180 days');
+    IF v_cutoff IS NULL THEN
         RETURN;
     END IF;
-    v_cutoff := p_now - p_retention;
 
     -- One indexed DELETE each (BRIN on created_at, btree on closed_at). A loop of 10k batches in
     -- the same transaction holds the same locks until commit and rescans what it already deleted;
