@@ -156,6 +156,7 @@ def sql_ceiling(dsn: str, tenants: list[str], n: int) -> float:
 
 def drain(dsn: str, sb: SandboxProcess, tenants: list[str], n: int, profile: bool) -> tuple[float, RunnerThread]:
     with psycopg.connect(dsn, autocommit=True) as conn:
+        print(f"  enqueueing {n:,} deliveries …", flush=True)
         enqueue(conn, tenants, n)
         total = outbox_count(conn)
         settings = Settings(dsn=dsn, **sb.settings(), throttle=False, concurrency=128, batch_size=200,
@@ -168,8 +169,8 @@ def drain(dsn: str, sb: SandboxProcess, tenants: list[str], n: int, profile: boo
         while True:
             time.sleep(1.0)          # a benchmark: sample progress once a second
             left = outbox_count(conn)
-            if left != last:
-                pass
+            if (last - left) * 10 >= total or (left == 0 and last):      # progress every 10 %
+                print(f"  {total - left:,} / {total:,} sent after {time.perf_counter() - t0:.0f} s", flush=True)
                 last = left
             if left == 0:
                 break
