@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -179,13 +180,19 @@ class Demo:
                                 WHERE d.final AND d.tenant = ANY(%s::uuid[])),
                               (SELECT count(*) FROM msteams.outbox o WHERE o.tenant = ANY(%s::uuid[]))""", (ids, ids))
                 return await cur.fetchone()
-            bar = click.progressbar(length=self.total, label="  sending", show_pos=True, width=36) if progress else None
+            tty = sys.stdout.isatty()
+            bar = click.progressbar(length=self.total, label="  sending", show_pos=True, width=36) \
+                if progress and tty else None
             shown = 0
+            step = max(1, self.total // 4)
             try:
                 while True:
                     final, pending = await done()
                     if bar is not None:
                         bar.update(final - shown)
+                        shown = final
+                    elif progress and final - shown >= step:     # not a terminal: a line per quarter
+                        self.echo(f"  sending: {final}/{self.total} deliveries final")
                         shown = final
                     if pending == 0:
                         break
