@@ -18,6 +18,7 @@ from types import SimpleNamespace
 import httpx
 
 from _common import ROOT
+from pgteams.config import Settings  # noqa: E402  (_common puts runner/ on the path)
 
 
 class SandboxProcess:
@@ -70,9 +71,8 @@ class SandboxProcess:
                 return out
             since = page["last_seq"]
 
-    def settings(self) -> dict:
-        return {"login_authority_host": self.url, "graph_base": f"{self.url}/graph/v1.0", "ca_file": self.ca_file,
-                "service_url_hosts": ("127.0.0.1",), "webhook_hosts": ("127.0.0.1",)}
+    def runner_settings(self, dsn: str, **overrides) -> Settings:
+        return Settings.for_sandbox(dsn, self.url, self.ca_file, **overrides)
 
     def stop(self) -> None:
         self._http.close()

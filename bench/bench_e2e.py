@@ -159,7 +159,7 @@ def drain(dsn: str, sb: SandboxProcess, tenants: list[str], n: int, profile: boo
         print(f"  enqueueing {n:,} deliveries …", flush=True)
         enqueue(conn, tenants, n)
         total = outbox_count(conn)
-        settings = Settings(dsn=dsn, **sb.settings(), throttle=False, concurrency=128, batch_size=200,
+        settings = sb.runner_settings(dsn, throttle=False, concurrency=128, batch_size=200,
                             maintenance_interval=0, poll_interval=1.0, worker_id="e2e")
         rt = RunnerThread(settings, profile).start()
         t0 = time.perf_counter()
@@ -187,7 +187,7 @@ def drain(dsn: str, sb: SandboxProcess, tenants: list[str], n: int, profile: boo
 
 
 def latency(dsn: str, sb: SandboxProcess, tenant: str, listen: bool, n: int = 150) -> list[float]:
-    settings = Settings(dsn=dsn, **sb.settings(), throttle=False, listen=listen, poll_interval=1.0,
+    settings = sb.runner_settings(dsn, throttle=False, listen=listen, poll_interval=1.0,
                         maintenance_interval=0, worker_id=f"lat-{listen}")
     rt = RunnerThread(settings).start()
     while not rt.runner.ready.is_set():

@@ -23,7 +23,6 @@ from _sandbox_process import SandboxProcess  # noqa: E402
 import psycopg  # noqa: E402
 from psycopg.types.json import Jsonb  # noqa: E402
 
-from pgteams.config import Settings  # noqa: E402
 from pgteams.limits import MICROSOFT_LIMITS  # noqa: E402
 from pgteams.worker import Runner  # noqa: E402
 
@@ -102,7 +101,7 @@ def run_phase(dsn: str, sb: SandboxProcess, throttle: bool, seconds: float) -> d
         setup(conn, sb, seconds)
     sb.reset_records()
     sb.reset_limits()
-    settings = Settings(dsn=dsn, **sb.settings(), throttle=throttle,
+    settings = sb.runner_settings(dsn, throttle=throttle,
                         poll_interval=0.5, concurrency=64, maintenance_interval=0, worker_id=f"bench-{throttle}")
     runner = Runner(settings, install_signal_handlers=False)
     loop = asyncio.new_event_loop()

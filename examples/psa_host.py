@@ -188,10 +188,8 @@ def run(where: str, app_dsn: str, runner_dsn: str) -> int:
                       f"delivery {queued.delivery_id} {queued.status}")
 
                 # 5. the runner sends it
-                settings = Settings(dsn=runner_dsn, login_authority_host=sb.url, graph_base=f"{sb.url}/graph/v1.0",
-                                    ca_file=sb.ca_file, service_url_hosts=("127.0.0.1",),
-                                    webhook_hosts=("127.0.0.1",), poll_interval=1.0, maintenance_interval=0,
-                                    worker_id="psa-example-runner")
+                settings = Settings.for_sandbox(runner_dsn, sb.url, sb.ca_file, poll_interval=1.0,
+                                                maintenance_interval=0, worker_id="psa-example-runner")
                 sent = asyncio.run(run_until_sent(settings, sb, conversation))
                 print(f"5. runner sent it: POST {sent.path} -> {sent.status}")
 

@@ -253,12 +253,10 @@ class Stack:
 
     # -- the runner -------------------------------------------------------------------------------
     def settings(self, **overrides) -> Settings:
-        values = dict(dsn=self.dsn, worker_id=f"test-{uuid.uuid4().hex[:8]}", login_authority_host=self.sb.url,
-                      graph_base=f"{self.sb.url}/graph/v1.0", ca_file=self.sb.ca_file,
-                      service_url_hosts=("127.0.0.1",), webhook_hosts=("127.0.0.1",), poll_interval=0.5,
-                      throttle=False, shutdown_timeout=10.0, http_timeout=10.0, maintenance_interval=0.0)
+        values = dict(worker_id=f"test-{uuid.uuid4().hex[:8]}", poll_interval=0.5, throttle=False,
+                      shutdown_timeout=10.0, http_timeout=10.0, maintenance_interval=0.0)
         values.update(overrides)
-        return Settings(**values)
+        return Settings.for_sandbox(self.dsn, self.sb.url, self.sb.ca_file, **values)
 
     def runner_thread(self, **overrides) -> "RunnerThread":
         r = RunnerThread(self.settings(**overrides))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 
 # Microsoft's connector hosts a bot token may be sent to (TEAMS_FACTS §2: public cloud regions
@@ -103,6 +104,16 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         if not values.get("dsn"):
             raise ValueError("a database is needed: pass --dsn or set PGTEAMS_DSN")
+        return cls(**values)
+
+    @classmethod
+    def for_sandbox(cls, dsn: str, sandbox_url: str, ca_file: str, **overrides) -> "Settings":
+        """Settings that point every Microsoft endpoint at the sandbox (pgteams.sandbox) and allow
+        its loopback host for bot and webhook sends; overrides win."""
+        host = urlsplit(sandbox_url).hostname
+        values = dict(dsn=dsn, login_authority_host=sandbox_url, graph_base=f"{sandbox_url}/graph/v1.0",
+                      ca_file=ca_file, service_url_hosts=(host,), webhook_hosts=(host,))
+        values.update(overrides)
         return cls(**values)
 
     def __post_init__(self) -> None:

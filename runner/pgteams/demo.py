@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import click
 import psycopg
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from .config import Settings
@@ -208,10 +209,10 @@ class Demo:
 
     def report(self, conn: psycopg.Connection, elapsed: float) -> None:
         self.echo("\nWhat happened, per tenant (msteams.delivery_health and the ledger):")
+        health = {str(r["tenant"]): r for r in conn.cursor(row_factory=dict_row).execute(
+            "SELECT * FROM msteams.delivery_health WHERE tenant = ANY(%s::uuid[])", ([t.tenant for t in self.tenants],))}
         for t in self.tenants:
-            h = conn.execute("SELECT * FROM msteams.delivery_health WHERE tenant = %s", (t.tenant,)).fetchone()
-            cols = [d.name for d in conn.execute("SELECT * FROM msteams.delivery_health LIMIT 0").description]
-            h = dict(zip(cols, h)) if h else {}
+            h = health.get(t.tenant, {})
             attempts = conn.execute("SELECT count(*) FROM msteams.notification_deliveries WHERE tenant = %s AND status <> 'skipped'",
                                     (t.tenant,)).fetchone()[0]
             latency = (f"enqueue→sent p50 {h['p50_latency_ms']:.0f} ms, p95 {h['p95_latency_ms']:.0f} ms"
@@ -255,9 +256,8 @@ def run_demo(dsn: str | None, *, progress: bool = True, echo=click.echo) -> int:
             echo("  tenants: " + ", ".join(f"{t.name} ({'own Entra app and secret' if t.active else 'integration inactive'})"
                                            for t in demo.tenants))
             echo(f"  enqueued {demo.total} deliveries: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-            settings = Settings(dsn=dsn, login_authority_host=sb.url, graph_base=f"{sb.url}/graph/v1.0",
-                                ca_file=sb.ca_file, service_url_hosts=("127.0.0.1",), webhook_hosts=("127.0.0.1",),
-                                poll_interval=1.0, worker_id=f"demo-{os.getpid()}")
+            settings = Settings.for_sandbox(dsn, sb.url, sb.ca_file, poll_interval=1.0,
+                                            worker_id=f"demo-{os.getpid()}")
             started = time.monotonic()
             asyncio.run(demo.drain(settings, progress))
             with psycopg.connect(dsn, autocommit=True) as conn:

@@ -27,6 +27,8 @@ import click
 import psycopg
 from psycopg.rows import dict_row
 
+from .pgerrors import one_line
+
 LEADER_LOCK = "msteams.maintenance_leader"
 
 
@@ -41,15 +43,6 @@ class _Step:
     name: str
     sql: str
     params: dict[str, Any]
-
-
-def _describe(exc: psycopg.Error) -> str:
-    """One line: the server's primary message and the SQLSTATE, never a traceback."""
-    diag = getattr(exc, "diag", None)
-    text = diag.message_primary if diag is not None and diag.message_primary else str(exc)
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    msg = lines[0] if lines else exc.__class__.__name__
-    return msg + (f" [{exc.sqlstate}]" if getattr(exc, "sqlstate", None) else "")
 
 
 def _steps(months_ahead: int, delivery_retention: timedelta, audit_retention: timedelta,
@@ -95,7 +88,7 @@ def run_maintenance(dsn: str, *, months_ahead: int = 3,
                 if conn.broken or conn.closed:   # the connection is gone: no later step can run
                     raise
                 result[step.name] = []
-                result["errors"][step.name] = _describe(exc)
+                result["errors"][step.name] = one_line(exc)
     return result
 
 
@@ -255,7 +248,7 @@ def maintain_command(dsn: str, months_ahead: int, delivery_retention_days: int, 
                                  delivery_retention=timedelta(days=delivery_retention_days),
                                  audit_retention=timedelta(days=audit_retention_days))
     except psycopg.Error as exc:
-        _fail(_describe(exc))
+        _fail(one_line(exc))
         return
     created = result.get("ensure_partitions", [])
     click.echo(f"created {len(created)} partition(s)")
@@ -305,7 +298,7 @@ def purge_command(dsn: str, tenant: str, execute: bool, force: bool, batch_size:
         result = purge_tenant(dsn, tenant_id, dry_run=not execute, force=force, batch_size=batch_size,
                               progress=progress)
     except psycopg.Error as exc:
-        _fail(_describe(exc))
+        _fail(one_line(exc))
         return
     except PurgeStalled as exc:
         _fail(str(exc))

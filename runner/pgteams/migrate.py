@@ -20,6 +20,8 @@ from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
 from yoyo.connections import DatabaseURI
 from yoyo.migrations import Migration, MigrationList, StepCollector
 
+from .pgerrors import one_line
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 BOOKKEEPING_SCHEMA = "msteams_migrations"
 
@@ -139,13 +141,6 @@ def migration_list(steps: list[Step]) -> MigrationList:
     return MigrationList(migrations)
 
 
-def _describe(exc: psycopg.Error) -> str:
-    diag = getattr(exc, "diag", None)
-    msg = (diag.message_primary if diag and diag.message_primary else str(exc)).strip().splitlines()[0]
-    code = f" [{exc.sqlstate}]" if getattr(exc, "sqlstate", None) else ""
-    return msg + code
-
-
 def _safe_target(dsn: str) -> str:
     p = conninfo_to_dict(dsn)
     return f"{p.get('user') or '(default user)'}@{p.get('host') or 'localhost'}:{p.get('port') or 5432}/{p.get('dbname') or '(default db)'}"
@@ -158,7 +153,7 @@ def pending(dsn: str, steps: list[Step] | None = None) -> list[str]:
         _ensure_bookkeeping_schema(dsn)
         backend = _backend(dsn)
     except psycopg.Error as exc:
-        raise MigrateError(f"cannot migrate {_safe_target(dsn)}: {_describe(exc)}") from None
+        raise MigrateError(f"cannot migrate {_safe_target(dsn)}: {one_line(exc)}") from None
     with backend:
         return [m.id for m in backend.to_apply(migration_list(steps))]
 
@@ -175,7 +170,7 @@ def migrate(dsn: str, *, limit: int | None = None, steps: list[Step] | None = No
         _ensure_bookkeeping_schema(dsn)
         backend = _backend(dsn)
     except psycopg.Error as exc:
-        raise MigrateError(f"cannot migrate {target}: {_describe(exc)}") from None
+        raise MigrateError(f"cannot migrate {target}: {one_line(exc)}") from None
     applied: list[str] = []
     with backend:
         with backend.lock(timeout=60):
@@ -188,7 +183,7 @@ def migrate(dsn: str, *, limit: int | None = None, steps: list[Step] | None = No
                 except psycopg.Error as exc:
                     where = m._step.locate(int(exc.diag.statement_position or 0)) if exc.diag else ""
                     raise MigrateError(
-                        f"migration step {m.id} failed on {target}{where}: {_describe(exc)}; "
+                        f"migration step {m.id} failed on {target}{where}: {one_line(exc)}; "
                         "that step was rolled back and will be applied by the next run"
                     ) from None
                 applied.append(m.id)

@@ -15,6 +15,8 @@ import click
 import psycopg
 from psycopg.rows import dict_row
 
+from .pgerrors import one_line
+
 SECTIONS = {
     "queue": "SELECT tenant, due, leased, expired_leases, scheduled, total, oldest_due_age "
              "FROM msteams.queue_status ORDER BY total DESC, tenant",
@@ -90,9 +92,7 @@ def status_command(dsn: str, tenant: str | None, as_json: bool) -> None:
     try:
         data = collect(dsn, tenant)
     except psycopg.Error as exc:
-        diag = getattr(exc, "diag", None)
-        msg = diag.message_primary if diag and diag.message_primary else str(exc).strip().splitlines()[0]
-        click.echo(f"pgteams: status: {msg}" + (f" [{exc.sqlstate}]" if exc.sqlstate else ""), err=True)
+        click.echo(f"pgteams: status: {one_line(exc)}", err=True)
         raise SystemExit(1)
     if as_json:
         click.echo(json.dumps({k: [{c: _plain(v) for c, v in r.items()} for r in rows] for k, rows in data.items()},

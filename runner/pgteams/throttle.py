@@ -40,10 +40,11 @@ SCOPE_LIMITS = {
 
 
 class _Scope:
-    __slots__ = ("windows", "sent", "planned", "paused_until", "waiting", "last_used")
+    __slots__ = ("windows", "span", "sent", "planned", "paused_until", "waiting", "last_used")
 
     def __init__(self, windows: tuple[tuple[int, float], ...]) -> None:
         self.windows = windows
+        self.span = max(w for _, w in windows)             # the longest window
         size = max(n for n, _ in windows)
         self.sent: deque[float] = deque(maxlen=size)      # real send start times
         self.planned: deque[float] = deque(maxlen=size)   # slots promised to deferred deliveries
@@ -67,7 +68,7 @@ class _Scope:
     def plan_slot(self, now: float, stretch: float) -> float:
         """The next slot for a deferred delivery: after the ones already promised, within every
         window counting both real sends and promised slots."""
-        while self.planned and self.planned[0] < now - max(w for _, w in self.windows) * stretch:
+        while self.planned and self.planned[0] < now - self.span * stretch:
             self.planned.popleft()
         t = max(now, self.paused_until, self.planned[-1] if self.planned else now)
         for n, w in self.windows:

@@ -18,7 +18,7 @@ import logging
 import signal
 import ssl
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 import psycopg
@@ -29,6 +29,7 @@ from .config import Settings
 from .db import Database
 from .listener import Listener
 from .metrics import Metrics
+from .pgerrors import one_line
 from .senders import Senders
 from .throttle import Throttle
 
@@ -46,7 +47,6 @@ class _Flight:
     row: dict
     task: asyncio.Task | None = None
     on_wire: bool = False          # the HTTP request has started: it may have reached Microsoft
-    reported: bool = False
 
 
 @dataclass
@@ -55,7 +55,6 @@ class RunStats:
     reported: int = 0
     deferred: int = 0
     released: int = 0
-    outcomes: dict = field(default_factory=dict)
 
 
 CONNECTIONS_PER_CLIENT = 8
@@ -211,7 +210,7 @@ class Runner:
                 self.metrics.lease_reclaimed()
             if row["skip_code"]:
                 # SQL decided it must not be sent (expired, inactive, stale reference …).
-                self._flights[key] = _Flight(row, reported=False)
+                self._flights[key] = _Flight(row)
                 self._outcomes.put_nowait((row, Outcome(status="skipped", error_code=row["skip_code"]), None))
                 continue
             delay = self._throttle.plan(row)
@@ -276,7 +275,7 @@ class Runner:
                 except (psycopg.OperationalError, OSError):
                     self.metrics.db_error("housekeeping")
                 except psycopg.Error as exc:
-                    log.warning("housekeeping: %s", exc.diag.message_primary if exc.diag else type(exc).__name__)
+                    log.warning("housekeeping: %s", one_line(exc))
                 if self._leader is not None:
                     try:
                         result = await asyncio.to_thread(self._leader.try_run)
@@ -339,9 +338,8 @@ class Runner:
                         await self._report([item])
                     return
                 row = batch[0][0]
-                log.error("report: delivery tenant=%s id=%s: outcome refused (%s [%s]); its lease will expire and "
-                          "it will be attempted again", row["tenant"], row["delivery_id"],
-                          exc.diag.message_primary if exc.diag else type(exc).__name__, exc.sqlstate)
+                log.error("report: delivery tenant=%s id=%s: outcome refused (%s); its lease will expire and "
+                          "it will be attempted again", row["tenant"], row["delivery_id"], one_line(exc))
                 results = []
                 break
         by_id = {(str(r["tenant"]), r["delivery_id"]): r for r in results}
@@ -353,7 +351,6 @@ class Runner:
                      key[0], key[1], row["transport"], row["attempt_number"], outcome.status,
                      outcome.error_code or "-", outcome.status_code or "-", latency_ms if latency_ms is not None else "-",
                      verdict)
-            self.stats.outcomes[verdict] = self.stats.outcomes.get(verdict, 0) + 1
             self.metrics.reported(verdict)
             self._flights.pop(key, None)
         self.stats.reported += len(batch)
