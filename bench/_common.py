@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT / "runner"))
 
 import psycopg  # noqa: E402
 
-from pgteams.embedded import EmbeddedPostgres  # noqa: E402
-from pgteams.migrate import migrate  # noqa: E402
+from pgteams.ops.embedded import EmbeddedPostgres  # noqa: E402
+from pgteams.ops.migrate import migrate  # noqa: E402
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import httpx
 
 from _common import ROOT
-from pgteams.config import Settings  # noqa: E402  (_common puts runner/ on the path)
+from pgteams.runner.config import Settings  # noqa: E402  (_common puts runner/ on the path)
 
 
 class SandboxProcess:

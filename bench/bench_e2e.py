@@ -28,8 +28,8 @@ from _sandbox_process import SandboxProcess  # noqa: E402
 import psycopg  # noqa: E402
 from psycopg.types.json import Jsonb  # noqa: E402
 
-from pgteams.config import Settings  # noqa: E402
-from pgteams.worker import Runner  # noqa: E402
+from pgteams.runner.config import Settings  # noqa: E402
+from pgteams.runner.worker import Runner  # noqa: E402
 
 TENANTS = 50
 

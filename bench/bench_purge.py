@@ -2,7 +2,7 @@
 
 One durable PostgreSQL (bench/_common.py). The purged tenant has --rows rows (80 % ledger over
 three monthly partitions, 10 % audit events, 10 % idempotency keys); nine other tenants have a
-fifth of that each. `pgteams.maintain.purge_tenant` calls `msteams.purge_tenant(…, batch_size)`
+fifth of that each. `pgteams.ops.maintain.purge_tenant` calls `msteams.purge_tenant(…, batch_size)`
 until every table is complete, each call its own transaction. Measured:
 
 - the dry run (counting), and the whole purge: time, rows/s, number of calls;
@@ -25,7 +25,7 @@ import time
 import psycopg
 
 from _common import bench_database, machine_line, report
-from pgteams.maintain import purge_tenant
+from pgteams.ops.maintain import purge_tenant
 
 TARGET = "00000000-0000-0000-0000-000000000000"
 WRITER_TENANT = "00000000-0000-0000-0000-000000000001"

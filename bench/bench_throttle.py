@@ -24,7 +24,7 @@ import psycopg  # noqa: E402
 from psycopg.types.json import Jsonb  # noqa: E402
 
 from pgteams.limits import MICROSOFT_LIMITS  # noqa: E402
-from pgteams.worker import Runner  # noqa: E402
+from pgteams.runner.worker import Runner  # noqa: E402
 
 GRAPH_TENANTS, CONVERSATIONS, WEBHOOKS = 4, 2, 2
 

@@ -39,12 +39,13 @@ except ImportError:      # run from a checkout without installing
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from pgteams import cards, host
-from pgteams.config import Settings
-from pgteams.migrate import migrate
+from pgteams import host
+from pgteams.host import cards
+from pgteams.runner.config import Settings
+from pgteams.ops.migrate import migrate
 from pgteams.sandbox import Sandbox, TeamsUser
 from pgteams.serve import BackgroundServer, ServeSettings, build_app
-from pgteams.worker import Runner
+from pgteams.runner.worker import Runner
 
 ADA = TeamsUser("6f1c2a9e-0000-4000-8000-00000000ada1", "Ada Lovelace")
 SECRET_ENV = "PSA_EXAMPLE_BOT_SECRET"
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.dsn:
         admin_dsn, where = args.dsn, "the database you gave"
     else:
-        from pgteams.embedded import EmbeddedPostgres
+        from pgteams.ops.embedded import EmbeddedPostgres
 
         pg = EmbeddedPostgres().start()
         admin_dsn, where = pg.dsn("postgres"), f"a throw-away PostgreSQL on 127.0.0.1:{pg.port}"

@@ -1,6 +1,6 @@
 """Test fixtures: one throw-away PostgreSQL per session, a migrated template database, a clone per test.
 
-Everything runs against a real PostgreSQL 15 cluster started by pgteams.embedded (as the
+Everything runs against a real PostgreSQL 15 cluster started by pgteams.ops.embedded (as the
 unprivileged `postgres` OS user when the tests run as root).
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pgteams.embedded import EmbeddedPostgres
-from pgteams.migrate import migrate
+from pgteams.ops.embedded import EmbeddedPostgres
+from pgteams.ops.migrate import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "pgteams_template"

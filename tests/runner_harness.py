@@ -32,9 +32,9 @@ import pytest
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from pgteams.config import Settings
+from pgteams.runner.config import Settings
 from pgteams.sandbox import Sandbox
-from pgteams.worker import Runner
+from pgteams.runner.worker import Runner
 
 ROOT = Path(__file__).resolve().parent.parent
 SEND_KINDS = ("graph", "bot", "webhook")

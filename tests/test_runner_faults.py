@@ -12,8 +12,8 @@ import signal
 
 import pytest
 
-from pgteams.embedded import EmbeddedPostgres
-from pgteams.migrate import migrate
+from pgteams.ops.embedded import EmbeddedPostgres
+from pgteams.ops.migrate import migrate
 from pgteams.sandbox import Fault, Sandbox
 from runner_harness import (  # noqa: F401 - fixtures
     Stack, sandbox, sends, sends_by_marker, stack, wait_until,

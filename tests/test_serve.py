@@ -18,7 +18,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from psycopg.types.json import Jsonb
 
-from pgteams import cards, host
+from pgteams import host
+from pgteams.host import cards
 from pgteams.sandbox import Sandbox, TeamsUser
 from pgteams.serve import BackgroundServer, ServeSettings, build_app
 

@@ -28,7 +28,7 @@ def main() -> None:
 @click.option("--dry-run", is_flag=True, help="List the pending steps; apply nothing.")
 def migrate(dsn: str | None, steps: int | None, dry_run: bool) -> None:
     """Apply migrations.yml (roles, schema msteams, functions, views) with yoyo-migrations."""
-    from .migrate import MigrateError, migrate as apply, pending, schema_summary
+    from .ops.migrate import MigrateError, migrate as apply, pending, schema_summary
 
     def run(target: str) -> None:
         if dry_run:
@@ -45,7 +45,7 @@ def migrate(dsn: str | None, steps: int | None, dry_run: bool) -> None:
         if dsn:
             run(dsn)
         else:
-            from .embedded import EmbeddedPostgres, EmbeddedPostgresError
+            from .ops.embedded import EmbeddedPostgres, EmbeddedPostgresError
 
             try:
                 with EmbeddedPostgres() as pg:
@@ -61,12 +61,12 @@ from .sandbox.cli import sandbox_command  # noqa: E402
 
 main.add_command(sandbox_command)
 
-from .maintain import maintain_command, purge_command  # noqa: E402
+from .ops.maintain import maintain_command, purge_command  # noqa: E402
 
 main.add_command(maintain_command)
 main.add_command(purge_command)
 
-from .status import status_command  # noqa: E402
+from .ops.status import status_command  # noqa: E402
 
 main.add_command(status_command)
 
@@ -111,8 +111,8 @@ def run(dsn, worker_id, batch_size, concurrency, lease_seconds, poll_interval, s
     """Send due deliveries until SIGTERM/SIGINT, each with its own tenant's credentials."""
     import asyncio
 
-    from .config import Settings
-    from .worker import Runner
+    from .runner.config import Settings
+    from .runner.worker import Runner
 
     _setup_logging(log_level)
     try:
@@ -140,8 +140,8 @@ def run(dsn, worker_id, batch_size, concurrency, lease_seconds, poll_interval, s
 def demo(dsn: str | None, no_progress: bool, log_level: str) -> None:
     """The whole loop on an embedded default: PostgreSQL, the Microsoft sandbox, three tenants, a mixed batch."""
     from .demo import run_demo
-    from .embedded import EmbeddedPostgresError
-    from .migrate import MigrateError
+    from .ops.embedded import EmbeddedPostgresError
+    from .ops.migrate import MigrateError
 
     _setup_logging(log_level)
     try:

@@ -22,10 +22,10 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from .config import Settings
-from .migrate import migrate
+from .runner.config import Settings
+from .ops.migrate import migrate
 from .sandbox import Fault, Sandbox
-from .worker import Runner
+from .runner.worker import Runner
 
 
 @dataclass
@@ -235,7 +235,7 @@ class Demo:
 
 
 def run_demo(dsn: str | None, *, progress: bool = True, echo=click.echo) -> int:
-    from .embedded import EmbeddedPostgres
+    from .ops.embedded import EmbeddedPostgres
 
     pg = None
     if dsn is None:

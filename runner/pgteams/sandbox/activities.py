@@ -157,7 +157,7 @@ class InboundConversation:
 
     def press(self, user: TeamsUser, card: dict[str, Any], verb: str, **kwargs: Any) -> dict[str, Any]:
         """The invoke for pressing the card's ``Action.Execute`` with this verb (its data as is)."""
-        from ..cards import find_execute_action
+        from ..host.cards import find_execute_action
 
         action = find_execute_action(card, verb)
         if action is None:

@@ -24,17 +24,18 @@ import httpx
 import psycopg
 
 from .auth import TokenProvider
+from .claim import Claim
 from .classify import Outcome
 from .config import Settings
 from .db import Database
+from .housekeeping import Housekeeping
 from .listener import Listener
 from .metrics import Metrics
-from .pgerrors import one_line
+from ..postgres import one_line
 from .senders import Senders
 from .throttle import Throttle
 
 log = logging.getLogger("pgteams.runner")
-HOUSEKEEPING_INTERVAL = 10.0     # seconds between heartbeats
 
 # httpx logs every request URL at INFO, and a Workflows webhook URL is a secret (its sig=); msal
 # may log token traffic at DEBUG. Neither may reach the runner's logs, whatever the log level.
@@ -44,7 +45,7 @@ for _noisy in ("httpx", "httpcore", "msal", "urllib3"):
 
 @dataclass
 class _Flight:
-    row: dict
+    claim: Claim
     task: asyncio.Task | None = None
     on_wire: bool = False          # the HTTP request has started: it may have reached Microsoft
 
@@ -89,7 +90,6 @@ class Runner:
         self._outcomes: asyncio.Queue = asyncio.Queue()
         self._throttle = Throttle(settings.throttle)
         self.listener: Listener | None = None
-        self._leader = None
         self.crashed = False
         self.ready = asyncio.Event()       # set once the first claim ran (tests and the demo wait on it)
 
@@ -105,7 +105,7 @@ class Runner:
         self._wake.set()
 
     def _side_task_done(self, task: asyncio.Task) -> None:
-        """A side task (listener, reporter, housekeeping) must never end on its own: if one
+        """A side task (listener, reporter, heartbeat, maintenance) must never end on its own: if one
         crashes, stop the runner (exit code 1) rather than run on half-blind."""
         if task.cancelled() or task.exception() is None:
             return
@@ -128,7 +128,8 @@ class Runner:
         self._claim_db = Database(self.settings, "claim")
         self._report_db = Database(self.settings, "report")
         self.listener = Listener(self.settings, self._wake, self._stop)
-        side = [asyncio.create_task(self._housekeeping(), name="housekeeping")]
+        housekeeping = Housekeeping(self.settings, self._throttle, self.metrics, self._stop)
+        side = housekeeping.tasks()
         if self.settings.listen:
             side.append(asyncio.create_task(self.listener.run(), name="listener"))
         self._reporter_task = asyncio.create_task(self._reporter(), name="reporter")
@@ -147,10 +148,7 @@ class Runner:
                     await task
             for client in self._http:
                 await client.aclose()
-            with contextlib.suppress(psycopg.Error, OSError):
-                await self._claim_db.heartbeat(stopping=True)   # the others take our share at their next heartbeat
-            if self._leader is not None:
-                await asyncio.to_thread(self._leader.close)
+            await housekeeping.close()
             await self._claim_db.close()
             await self._report_db.close()
             if self._install_signals:
@@ -167,7 +165,7 @@ class Runner:
             self._wake.clear()      # before claiming: a NOTIFY during the claim is not lost
             free = self.settings.concurrency - len(self._flights)
             wanted = min(free, self.settings.batch_size)
-            rows: list[dict] = []
+            rows: list[Claim] = []
             if wanted > 0:
                 try:
                     rows = await self._claim_db.claim(wanted)
@@ -200,28 +198,26 @@ class Runner:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
 
-    async def _dispatch(self, rows: list[dict]) -> None:
-        self.stats.claimed += len(rows)
-        await self._senders.warm_up(rows)   # tokens first, so a send goes out at its reserved time
+    async def _dispatch(self, claims: list[Claim]) -> None:
+        self.stats.claimed += len(claims)
+        await self._senders.warm_up(claims)   # tokens first, so a send goes out at its reserved time
         deferred: list[dict] = []
-        for row in rows:
-            key = (str(row["tenant"]), row["delivery_id"])
-            if row["reclaimed"]:
+        for claim in claims:
+            if claim.reclaimed:
                 self.metrics.lease_reclaimed()
-            if row["skip_code"]:
+            if claim.skip_code:
                 # SQL decided it must not be sent (expired, inactive, stale reference …).
-                self._flights[key] = _Flight(row)
-                self._outcomes.put_nowait((row, Outcome(status="skipped", error_code=row["skip_code"]), None))
+                self._flights[claim.key] = _Flight(claim)
+                self._outcomes.put_nowait((claim, Outcome(status="skipped", error_code=claim.skip_code), None))
                 continue
-            delay = self._throttle.plan(row)
+            delay = self._throttle.plan(claim)
             if delay is not None:
                 # Not sendable soon: back to the outbox, due when its scopes should have room
                 # (the attempt is not counted, no lease is held while it waits).
-                deferred.append({"tenant": str(row["tenant"]), "delivery_id": row["delivery_id"],
-                                 "lease_id": str(row["lease_id"]), "delay_seconds": round(delay, 3)})
+                deferred.append({**claim.lease(), "delay_seconds": round(delay, 3)})
                 continue
-            flight = _Flight(row)
-            self._flights[key] = flight
+            flight = _Flight(claim)
+            self._flights[claim.key] = flight
             flight.task = asyncio.create_task(self._send(flight))
         if deferred:
             await self._defer(deferred)
@@ -237,65 +233,20 @@ class Runner:
 
     async def _send(self, flight: _Flight) -> None:
         """Wait for the throttle, send, queue the outcome for the reporter."""
-        row = flight.row
-        waited = await self._throttle.acquire(row, max_wait=self.settings.lease_seconds / 4)
+        claim = flight.claim
+        waited = await self._throttle.acquire(claim, max_wait=self.settings.lease_seconds / 4)
         if waited is None:              # its scope filled up meanwhile: back to the outbox
-            self._flights.pop((str(row["tenant"]), row["delivery_id"]), None)
-            await self._defer([{"tenant": str(row["tenant"]), "delivery_id": row["delivery_id"],
-                                "lease_id": str(row["lease_id"]), "delay_seconds": self._throttle.horizon}])
+            self._flights.pop(claim.key, None)
+            await self._defer([{**claim.lease(), "delay_seconds": self._throttle.horizon}])
             return
         self.metrics.throttle_wait(waited)
         flight.on_wire = True
         started = time.perf_counter()
-        outcome = await self._senders.send(row)
+        outcome = await self._senders.send(claim)
         latency_ms = int((time.perf_counter() - started) * 1000)
-        self._throttle.observe(row, outcome)
-        self.metrics.attempt(row["transport"], outcome, latency_ms / 1000)
-        self._outcomes.put_nowait((row, outcome, latency_ms))
-
-    # -- housekeeping ---------------------------------------------------------------------------
-    async def _housekeeping(self) -> None:
-        """Every few seconds: heartbeat (and so this runner's share of every rate budget), the
-        database gauges for /metrics, and — in one runner at a time — scheduled maintenance."""
-        from datetime import timedelta
-
-        from .maintain import MaintenanceLeader
-
-        db = Database(self.settings, "housekeeping")
-        if self.settings.maintenance_interval > 0:
-            self._leader = MaintenanceLeader(self.settings.dsn,
-                                             interval=timedelta(seconds=self.settings.maintenance_interval))
-        try:
-            while not self._stop.is_set():
-                try:
-                    live = await db.heartbeat()
-                    self._throttle.set_runners(live)
-                    self.metrics.runners.set(live)
-                    self.metrics.database_gauges(await db.runner_metrics())
-                except (psycopg.OperationalError, OSError):
-                    self.metrics.db_error("housekeeping")
-                except psycopg.Error as exc:
-                    log.warning("housekeeping: %s", one_line(exc))
-                if self._leader is not None:
-                    try:
-                        result = await asyncio.to_thread(self._leader.try_run)
-                        errors = (result or {}).get("errors") or {}
-                        if errors and all(e.endswith("[42501]") for e in errors.values()):
-                            log.warning("maintenance disabled: this runner's role is not msteams_admin "
-                                        "(grant it, or run `pgteams maintain` from cron)")
-                            await asyncio.to_thread(self._leader.close)
-                            self._leader = None
-                        elif result is not None:
-                            log.info("maintenance ran: %s", ", ".join(
-                                f"{k} {len(v)}" for k, v in result.items() if k not in ("errors", "notices")))
-                            if errors:
-                                log.warning("maintenance errors: %s", errors)
-                    except (psycopg.Error, OSError) as exc:
-                        log.warning("maintenance: %s", type(exc).__name__)
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), HOUSEKEEPING_INTERVAL)
-        finally:
-            await db.close()
+        self._throttle.observe(claim, outcome)
+        self.metrics.attempt(claim.transport, outcome, latency_ms / 1000)
+        self._outcomes.put_nowait((claim, outcome, latency_ms))
 
     # -- reporting ------------------------------------------------------------------------------
     async def _reporter(self) -> None:
@@ -313,11 +264,8 @@ class Runner:
 
     async def _report(self, batch: list) -> None:
         payload = []
-        for row, outcome, latency_ms in batch:
-            item = outcome.report()
-            item.update(tenant=str(row["tenant"]), delivery_id=row["delivery_id"], lease_id=str(row["lease_id"]),
-                        latency_ms=latency_ms)
-            payload.append(item)
+        for claim, outcome, latency_ms in batch:
+            payload.append({**outcome.report(), **claim.lease(), "latency_ms": latency_ms})
         backoff = 0.2
         while True:
             try:
@@ -337,22 +285,20 @@ class Runner:
                     for item in batch:
                         await self._report([item])
                     return
-                row = batch[0][0]
+                claim = batch[0][0]
                 log.error("report: delivery tenant=%s id=%s: outcome refused (%s); its lease will expire and "
-                          "it will be attempted again", row["tenant"], row["delivery_id"], one_line(exc))
+                          "it will be attempted again", claim.tenant, claim.delivery_id, one_line(exc))
                 results = []
                 break
         by_id = {(str(r["tenant"]), r["delivery_id"]): r for r in results}
-        for row, outcome, latency_ms in batch:
-            key = (str(row["tenant"]), row["delivery_id"])
-            result = by_id.get(key, {})
-            verdict = result.get("outcome", "lease_lost")
+        for claim, outcome, latency_ms in batch:
+            verdict = by_id.get(claim.key, {}).get("outcome", "lease_lost")
             log.info("delivery tenant=%s id=%s transport=%s attempt=%s status=%s code=%s http=%s latency_ms=%s outcome=%s",
-                     key[0], key[1], row["transport"], row["attempt_number"], outcome.status,
+                     claim.tenant, claim.delivery_id, claim.transport, claim.attempt_number, outcome.status,
                      outcome.error_code or "-", outcome.status_code or "-", latency_ms if latency_ms is not None else "-",
                      verdict)
             self.metrics.reported(verdict)
-            self._flights.pop(key, None)
+            self._flights.pop(claim.key, None)
         self.stats.reported += len(batch)
         self._wake.set()            # capacity freed
 

@@ -27,7 +27,7 @@ import click
 import psycopg
 from psycopg.rows import dict_row
 
-from .pgerrors import one_line
+from ..postgres import conninfo, one_line
 
 LEADER_LOCK = "msteams.maintenance_leader"
 
@@ -244,7 +244,7 @@ def _when(ts: datetime | None) -> str:
 def maintain_command(dsn: str, months_ahead: int, delivery_retention_days: int, audit_retention_days: int) -> None:
     """Create partitions ahead and apply retention (one transaction per step). Run it from cron."""
     try:
-        result = run_maintenance(dsn, months_ahead=months_ahead,
+        result = run_maintenance(conninfo(dsn, "pgteams-maintain"), months_ahead=months_ahead,
                                  delivery_retention=timedelta(days=delivery_retention_days),
                                  audit_retention=timedelta(days=audit_retention_days))
     except psycopg.Error as exc:
@@ -295,7 +295,7 @@ def purge_command(dsn: str, tenant: str, execute: bool, force: bool, batch_size:
         click.echo(f"  batch {call}: removed {removed:,} row(s); {left} table(s) still hold rows", err=True)
 
     try:
-        result = purge_tenant(dsn, tenant_id, dry_run=not execute, force=force, batch_size=batch_size,
+        result = purge_tenant(conninfo(dsn, "pgteams-purge"), tenant_id, dry_run=not execute, force=force, batch_size=batch_size,
                               progress=progress)
     except psycopg.Error as exc:
         _fail(one_line(exc))

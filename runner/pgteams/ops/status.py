@@ -15,7 +15,7 @@ import click
 import psycopg
 from psycopg.rows import dict_row
 
-from .pgerrors import one_line
+from ..postgres import one_line
 
 SECTIONS = {
     "queue": "SELECT tenant, due, leased, expired_leases, scheduled, total, oldest_due_age "

@@ -7,12 +7,14 @@ release_deliveries, defer_deliveries, next_due_at, runner_heartbeat, runner_metr
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.rows import dict_row
+from psycopg.rows import class_row, dict_row
 from psycopg.types.json import Jsonb
 
+from ..postgres import conninfo
+from .claim import Claim
 from .config import Settings
 
 CLAIM = "SELECT * FROM msteams.claim_deliveries(%s, %s, make_interval(secs => %s))"
@@ -24,25 +26,11 @@ HEARTBEAT = "SELECT msteams.runner_heartbeat(%s, %s) AS live"
 RUNNER_METRICS = "SELECT metric, label, value FROM msteams.runner_metrics()"
 
 
-def conninfo(settings: Settings, application_name: str) -> str:
-    """The DSN plus what keeps a runner from hanging on a half-open connection (STYLE Part 3 item 9)."""
-    params = conninfo_to_dict(settings.dsn)
-    if not settings.pgbouncer:      # PgBouncer refuses the options startup parameter: set timeouts in its config
-        options = params.get("options") or ""
-        options += (f" -c statement_timeout={settings.statement_timeout_ms}"
-                    f" -c idle_in_transaction_session_timeout={max(settings.statement_timeout_ms * 2, 60000)}")
-        params["options"] = options.strip()
-    params.update(
-        application_name=params.get("application_name") or application_name,
-        keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
-        tcp_user_timeout=60000, connect_timeout=params.get("connect_timeout") or 10,
-    )
-    return make_conninfo(**params)
-
-
 async def connect(settings: Settings, application_name: str) -> psycopg.AsyncConnection:
     conn = await psycopg.AsyncConnection.connect(
-        conninfo(settings, application_name), autocommit=True, row_factory=dict_row)
+        conninfo(settings.dsn, application_name, statement_timeout_ms=settings.statement_timeout_ms,
+                 pgbouncer=settings.pgbouncer),
+        autocommit=True, row_factory=dict_row)
     if settings.pgbouncer:
         conn.prepare_threshold = None      # server-side prepared statements do not survive transaction pooling
     return conn
@@ -61,17 +49,19 @@ class Database:
             self._conn = await connect(self._settings, f"pgteams-runner-{self._role}")
         return self._conn
 
-    async def _rows(self, sql: str, params: tuple) -> list[dict]:
+    async def _rows(self, sql: str, params: tuple, row_factory: Any = dict_row) -> list:
         conn = await self._connection()
         try:
-            cur = await conn.execute(sql, params)
-            return await cur.fetchall()
+            async with conn.cursor(row_factory=row_factory) as cur:
+                await cur.execute(sql, params)
+                return await cur.fetchall()
         except psycopg.OperationalError:
             await self.close()          # the next call reconnects
             raise
 
-    async def claim(self, limit: int) -> list[dict]:
-        return await self._rows(CLAIM, (self._settings.worker_id, limit, self._settings.lease_seconds))
+    async def claim(self, limit: int) -> list[Claim]:
+        return await self._rows(CLAIM, (self._settings.worker_id, limit, self._settings.lease_seconds),
+                                class_row(Claim))
 
     async def complete(self, outcomes: list[dict]) -> list[dict]:
         return await self._rows(COMPLETE, (self._settings.worker_id, Jsonb(outcomes)))

@@ -2,7 +2,7 @@
 
 One msal ConfidentialClientApplication per (authority tenant, client id, credential reference),
 each with its own token cache. The only way to get a token is TokenProvider.token(key, scope)
-with the key built from the delivery's own claim row (see CredentialKey.graph / .bot): no code
+with the key built from the delivery's own Claim (see CredentialKey.graph / .bot): no code
 path picks credentials by anything else — sending with another organisation's bot credentials is
 what produces HTTP 403 BotNotInConversationRoster.
 
@@ -22,6 +22,7 @@ import msal
 import requests
 
 from . import credentials
+from .claim import Claim
 from .config import Settings
 
 REFRESH_MARGIN = 300.0   # seconds: msal treats a token with less left as expired
@@ -43,14 +44,14 @@ class CredentialKey:
     credential_ref: str
 
     @classmethod
-    def graph(cls, row) -> "CredentialKey":
-        """The Graph credential of the tenant in a claim row."""
-        return cls(row["aad_tenant_id"], row["client_id"], row["credential_ref"])
+    def graph(cls, claim: Claim) -> "CredentialKey":
+        """The Graph credential of the tenant in a Claim."""
+        return cls(claim.aad_tenant_id, claim.client_id, claim.credential_ref)
 
     @classmethod
-    def bot(cls, row) -> "CredentialKey":
-        """The bot credential of the tenant in a claim row (single-tenant bot in the tenant's own directory)."""
-        return cls(row["aad_tenant_id"], row["bot_app_id"], row["bot_credential_ref"] or row["credential_ref"])
+    def bot(cls, claim: Claim) -> "CredentialKey":
+        """The bot credential of the tenant in a Claim (single-tenant bot in the tenant's own directory)."""
+        return cls(claim.aad_tenant_id, claim.bot_app_id, claim.bot_credential_ref or claim.credential_ref)
 
 
 class TokenProvider:

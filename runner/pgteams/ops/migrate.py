@@ -20,9 +20,9 @@ from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
 from yoyo.connections import DatabaseURI
 from yoyo.migrations import Migration, MigrationList, StepCollector
 
-from .pgerrors import one_line
+from ..postgres import one_line
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent    # pgteams/: holds migrations.yml and sql/
 BOOKKEEPING_SCHEMA = "msteams_migrations"
 
 

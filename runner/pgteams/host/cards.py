@@ -37,7 +37,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-from .limits import BOT_MESSAGE_ADVISED_BYTES, WEBHOOK_MAX_BYTES
+from ..limits import BOT_MESSAGE_ADVISED_BYTES, WEBHOOK_MAX_BYTES
 
 __all__ = [
     "CARD_VERSION", "CARD_CONTENT_TYPE", "CARD_SCHEMA_URL", "SCHEMA_SHA256", "PRIORITIES", "PRIORITY_STYLES",

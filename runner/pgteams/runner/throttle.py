@@ -3,11 +3,11 @@
 Every delivery belongs to a few *scopes* (its tenant's Graph app, the recipient, the bot
 conversation, the webhook…), each with the limits Microsoft publishes for it (pgteams.limits).
 
-* plan(row), when a delivery is claimed, estimates how long it would wait for its scopes. Within
+* plan(claim), when a delivery is claimed, estimates how long it would wait for its scopes. Within
   a short horizon it waits in memory; beyond it, it goes back to the outbox due at the estimated
   time (defer_deliveries), so no lease is held while waiting and other tenants are not stuck
   behind a throttled one. Deferred deliveries are spread over the future at the scope's rate.
-* acquire(row), just before the request goes on the wire, waits until every window of every
+* acquire(claim), just before the request goes on the wire, waits until every window of every
   scope has room and records the actual send time — the windows are kept on real send times,
   the same clock Microsoft counts on.
 
@@ -22,8 +22,9 @@ import asyncio
 import time
 from collections import deque
 
+from ..limits import MICROSOFT_LIMITS
+from .claim import Claim
 from .classify import Outcome
-from .limits import MICROSOFT_LIMITS
 
 MARGIN = 1.03        # send at ~97 % of the limit: room for clock and network jitter
 HORIZON = 1.0        # seconds: wait in memory up to this long, defer beyond it
@@ -89,18 +90,18 @@ class _Scope:
         return t
 
 
-def scopes_of(row) -> list[tuple]:
+def scopes_of(claim: Claim) -> list[tuple]:
     """The rate-limit scopes one claimed delivery counts against."""
-    transport = row["transport"]
+    transport = claim.transport
     if transport == "graph":
-        keys = [("graph.tenant", row["aad_tenant_id"], row["client_id"]), ("graph.app", row["client_id"])]
-        if row["destination_type"] == "user_activity":
-            keys.append(("graph.user", row["client_id"], row["destination_id"]))
+        keys = [("graph.tenant", claim.aad_tenant_id, claim.client_id), ("graph.app", claim.client_id)]
+        if claim.destination_type == "user_activity":
+            keys.append(("graph.user", claim.client_id, claim.destination_id))
         return keys
     if transport == "bot":
-        return [("bot.conversation", row["bot_app_id"], row["conversation_id"]),
-                ("bot.tenant", row["aad_tenant_id"], row["bot_app_id"])]
-    return [("webhook", str(row["tenant"]), row["destination_id"])]
+        return [("bot.conversation", claim.bot_app_id, claim.conversation_id),
+                ("bot.tenant", claim.aad_tenant_id, claim.bot_app_id)]
+    return [("webhook", str(claim.tenant), claim.destination_id)]
 
 
 class Throttle:
@@ -120,22 +121,22 @@ class Throttle:
     def _stretch(self) -> float:
         return MARGIN * self.runners
 
-    def _scopes_for(self, row) -> list[_Scope]:
+    def _scopes_for(self, claim: Claim) -> list[_Scope]:
         found = []
-        for key in scopes_of(row):
+        for key in scopes_of(claim):
             scope = self._scopes.get(key)
             if scope is None:
                 scope = self._scopes[key] = _Scope(MICROSOFT_LIMITS[SCOPE_LIMITS[key[0]]].windows)
             found.append(scope)
         return found
 
-    def plan(self, row) -> float | None:
+    def plan(self, claim: Claim) -> float | None:
         """None: send it (it waits in memory at most about the horizon). A number: defer it by that
         many seconds — it is due again when its scopes should have room."""
         if not self.enabled:
             return None
         now = self._clock()
-        scopes = self._scopes_for(row)
+        scopes = self._scopes_for(claim)
         stretch = self._stretch
         waits = [(s, s.wait(now, stretch)) for s in scopes]
         for s in scopes:
@@ -160,13 +161,13 @@ class Throttle:
             self._sweep(now)
         return delay
 
-    async def acquire(self, row, max_wait: float = 30.0) -> float | None:
+    async def acquire(self, claim: Claim, max_wait: float = 30.0) -> float | None:
         """Wait until the delivery may go on the wire and record it as sent now; return the seconds
         waited, or None when that would take longer than max_wait (defer it instead: a lease must
         not run out while a delivery waits in memory)."""
         if not self.enabled:
             return 0.0
-        scopes = self._scopes_for(row)
+        scopes = self._scopes_for(claim)
         started = self._clock()
         try:
             while True:
@@ -183,12 +184,12 @@ class Throttle:
             for s in scopes:
                 s.waiting = max(0, s.waiting - 1)
 
-    def observe(self, row, outcome: Outcome) -> None:
+    def observe(self, claim: Claim, outcome: Outcome) -> None:
         """A 429 anyway: pause the delivery's scopes for Retry-After (at least one second)."""
         if not self.enabled or outcome.error_code not in THROTTLED_CODES:
             return
         until = self._clock() + max(outcome.retry_after or 1.0, 1.0)
-        for scope in self._scopes_for(row):
+        for scope in self._scopes_for(claim):
             scope.paused_until = max(scope.paused_until, until)
 
     def _sweep(self, now: float) -> None:
