@@ -11,6 +11,7 @@ import os
 import platform
 import statistics
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,3 +77,51 @@ def report(title: str, rows: list[tuple[str, str]]) -> None:
 
 def rate(n: int, seconds: float) -> str:
     return f"{n / seconds:,.0f}/s" if seconds > 0 else "inf"
+
+
+# What "another tenant's host, writing all along" writes beside a measured maintenance operation:
+# one outbox row or one ledger row of this month per autocommit statement (%(n)s numbers them).
+OUTBOX_WRITE = """
+    INSERT INTO msteams.outbox (tenant, max_attempts, priority, category, destination_type,
+        destination_id, transport, internal_notification_id, enqueue_key, payload)
+    VALUES ('00000000-0000-0000-0000-000000000001', 6, 'high', 'assignment', 'user_activity',
+            'user-1', 'graph', 'w-' || %(n)s, 'w-' || %(n)s, '{"title": "x"}')"""
+LEDGER_WRITE = """
+    INSERT INTO msteams.notification_deliveries
+        (tenant, delivery_id, attempt_number, status, final, internal_notification_id, category,
+         priority, destination_type, destination_id, idempotency_key, enqueued_at, sent_at)
+    VALUES ('00000000-0000-0000-0000-000000000001', %(n)s, 1, 'sent', true, 'w-' || %(n)s,
+            'assignment', 'high', 'user_activity', 'user-1', 'w-' || %(n)s, now(), now())"""
+
+
+class BackgroundWriter(threading.Thread):
+    """Another host writing all along beside the measured work: ``statement(conn, n)`` in a loop,
+    one autocommit statement at a time, each timed as (start, seconds)."""
+
+    def __init__(self, dsn: str, name: str, statement: Callable[[psycopg.Connection, int], object]) -> None:
+        super().__init__(name=name, daemon=True)
+        self.dsn, self.statement = dsn, statement
+        self.samples: list[tuple[float, float]] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            n = 0
+            while not self.stop.is_set():
+                n += 1
+                t0 = time.perf_counter()
+                self.statement(conn, n)
+                self.samples.append((t0, time.perf_counter() - t0))
+
+    def window(self, start: float, end: float) -> dict[str, float]:
+        """Statements completed per second between start and end; latency of those that overlapped it."""
+        lat = sorted(d for (t, d) in self.samples if t < end and t + d > start)
+        done = sum(1 for (t, d) in self.samples if start <= t + d <= end)
+        if not lat:
+            return {"rate": 0.0, "p50": 0.0, "p99": 0.0, "max": 0.0}
+        return {"rate": done / (end - start), "p50": statistics.median(lat) * 1e3,
+                "p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1e3, "max": lat[-1] * 1e3}
+
+
+def fmt_window(w: dict[str, float]) -> str:
+    return f"{w['rate']:,.0f}/s, p50 {w['p50']:.1f} ms, p99 {w['p99']:.1f} ms, max {w['max']:.1f} ms"

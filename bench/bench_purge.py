@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import threading
 import time
 
 import psycopg
 
-from _common import bench_database, machine_line, report
+from _common import LEDGER_WRITE, OUTBOX_WRITE, BackgroundWriter, bench_database, fmt_window, machine_line, report
 from pgteams.ops.maintain import purge_tenant
 
 TARGET = "00000000-0000-0000-0000-000000000000"
@@ -34,45 +33,6 @@ CHUNK = 250_000
 
 def tenant(i: int) -> str:
     return f"00000000-0000-0000-0000-{i:012d}"
-
-
-class Writer(threading.Thread):
-    """Another tenant's host, writing all along: ledger and outbox rows, one per transaction."""
-
-    def __init__(self, dsn: str) -> None:
-        super().__init__(daemon=True)
-        self.dsn = dsn
-        self.samples: list[tuple[float, float]] = []
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        with psycopg.connect(self.dsn, autocommit=True) as conn:
-            n = 0
-            while not self.stop.is_set():
-                n += 1
-                t0 = time.perf_counter()
-                if n % 2:
-                    conn.execute(
-                        """INSERT INTO msteams.notification_deliveries
-                               (tenant, delivery_id, attempt_number, status, final, internal_notification_id, category,
-                                priority, destination_type, destination_id, idempotency_key, enqueued_at, sent_at)
-                           VALUES (%s, %s, 1, 'sent', true, 'w-' || %s, 'assignment', 'high', 'user_activity',
-                                   'user-1', 'w-' || %s, now(), now())""", (WRITER_TENANT, n, n, n))
-                else:
-                    conn.execute(
-                        """INSERT INTO msteams.outbox (tenant, max_attempts, priority, category, destination_type,
-                               destination_id, transport, internal_notification_id, enqueue_key, payload)
-                           VALUES (%s, 6, 'high', 'assignment', 'user_activity', 'user-1', 'graph',
-                                   'w-' || %s, 'w-' || %s, '{}')""", (WRITER_TENANT, n, n))
-                self.samples.append((t0, time.perf_counter() - t0))
-
-    def window(self, start: float, end: float) -> str:
-        lat = sorted(d for (t, d) in self.samples if t < end and t + d > start)
-        done = sum(1 for (t, d) in self.samples if start <= t + d <= end)
-        if not lat:
-            return "no samples"
-        return (f"{done / (end - start):,.0f}/s, p50 {statistics.median(lat) * 1e3:.1f} ms, "
-                f"p99 {lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1e3:.1f} ms, max {lat[-1] * 1e3:.1f} ms")
 
 
 def load(conn: psycopg.Connection, t: str, ledger: int, audit: int, keys: int, offset: int) -> None:
@@ -140,7 +100,7 @@ def main() -> None:
             print(f"loaded {total:,} rows for {args.tenants} tenants ({args.rows:,} of the purged one) "
                   f"in {time.perf_counter() - t0:.0f} s")
 
-            writer = Writer(dsn)
+            writer = BackgroundWriter(dsn, "other tenant", lambda c, n: c.execute(LEDGER_WRITE if n % 2 else OUTBOX_WRITE, {"n": n}))
             writer.start()
             time.sleep(1.0)                      # warm up
             idle_start = time.perf_counter()
@@ -184,8 +144,8 @@ def main() -> None:
                 ("purge, all calls", f"{secs:.1f} s, {done.total / secs:,.0f} rows/s, {done.calls} calls"),
                 ("longest single call (longest lock hold)", f"{calls_sorted[-1] * 1e3:.0f} ms"),
                 ("median call", f"{statistics.median(calls) * 1e3:.0f} ms"),
-                ("other tenant's writer, idle 5 s before", writer.window(idle_start, idle_end)),
-                ("other tenant's writer, during the purge", writer.window(start, end)),
+                ("other tenant's writer, idle 5 s before", fmt_window(writer.window(idle_start, idle_end))),
+                ("other tenant's writer, during the purge", fmt_window(writer.window(start, end))),
                 ("rows per table", ", ".join(f"{k} {v:,}" for k, v in done.rows.items() if v)),
             ])
 

@@ -28,47 +28,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import threading
 import time
 
 import psycopg
 
-from _common import bench_database, machine_line, report
+from _common import LEDGER_WRITE, OUTBOX_WRITE, BackgroundWriter, bench_database, fmt_window, machine_line, report
 
 CHUNK = 500_000
-
-
-class Writer(threading.Thread):
-    """Single-row autocommit INSERTs in a loop; records (start, seconds) per statement."""
-
-    def __init__(self, dsn: str, name: str, sql: str) -> None:
-        super().__init__(name=name, daemon=True)
-        self.dsn, self.sql = dsn, sql
-        self.samples: list[tuple[float, float]] = []
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        with psycopg.connect(self.dsn, autocommit=True) as conn:
-            n = 0
-            while not self.stop.is_set():
-                n += 1
-                t0 = time.perf_counter()
-                conn.execute(self.sql, {"n": n})
-                self.samples.append((t0, time.perf_counter() - t0))
-
-    def window(self, start: float, end: float) -> dict[str, float]:
-        lat = [d for (t, d) in self.samples if t < end and t + d > start]
-        done = [d for (t, d) in self.samples if start <= t + d <= end]
-        if not lat:
-            return {"rate": 0.0, "p50": 0.0, "p99": 0.0, "max": 0.0}
-        lat.sort()
-        return {"rate": len(done) / (end - start), "p50": statistics.median(lat) * 1e3,
-                "p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1e3, "max": lat[-1] * 1e3}
-
-
-def fmt_window(w: dict[str, float]) -> str:
-    return f"{w['rate']:,.0f}/s, p50 {w['p50']:.1f} ms, p99 {w['p99']:.1f} ms, max {w['max']:.1f} ms"
 
 
 def load_ledger_month(conn: psycopg.Connection, month: str, rows: int, first_id: int) -> None:
@@ -160,7 +126,7 @@ COLD = [False]   # set in main(): drop the OS cache before each measured method
 WAL = [0]       # WAL bytes written during the last measured() call (the writers' few included)
 
 
-def measured(writers: list[Writer], fn, idle: float | None = None, conn: psycopg.Connection | None = None
+def measured(writers: list[BackgroundWriter], fn, idle: float | None = None, conn: psycopg.Connection | None = None
              ) -> tuple[float, dict, dict]:
     """Run fn with the writers going; return (seconds, {writer: window during}, {writer: idle window after})."""
     if COLD[0]:
@@ -216,17 +182,8 @@ def main() -> None:
                   f"audit rows, 2 x {args.keys:,} idempotency keys in {load_s:.0f} s")
 
             writers = [
-                Writer(dsn, "enqueue (INSERT into outbox)", """
-                    INSERT INTO msteams.outbox (tenant, max_attempts, priority, category, destination_type,
-                        destination_id, transport, internal_notification_id, enqueue_key, payload)
-                    VALUES ('00000000-0000-0000-0000-000000000001', 6, 'high', 'assignment', 'user_activity',
-                            'user-1', 'graph', 'w-' || %(n)s, 'w-' || %(n)s, '{"title": "x"}')"""),
-                Writer(dsn, "ledger (INSERT, this month)", """
-                    INSERT INTO msteams.notification_deliveries
-                        (tenant, delivery_id, attempt_number, status, final, internal_notification_id, category,
-                         priority, destination_type, destination_id, idempotency_key, enqueued_at, sent_at)
-                    VALUES ('00000000-0000-0000-0000-000000000001', %(n)s, 1, 'sent', true, 'w-' || %(n)s,
-                            'assignment', 'high', 'user_activity', 'user-1', 'w-' || %(n)s, now(), now())"""),
+                BackgroundWriter(dsn, "enqueue (INSERT into outbox)", lambda c, n: c.execute(OUTBOX_WRITE, {"n": n})),
+                BackgroundWriter(dsn, "ledger (INSERT, this month)", lambda c, n: c.execute(LEDGER_WRITE, {"n": n})),
             ]
             for w in writers:
                 w.start()
