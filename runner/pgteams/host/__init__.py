@@ -27,7 +27,8 @@ Errors are mapped from the SQLSTATE (never from the message text) to :class:`Inv
 
 Layout: ``errors`` (exceptions by SQLSTATE), ``results`` (what the wrappers return), ``driver``
 (how a wrapper runs, sync and async), ``tenant`` (tenant context), ``api`` (the wrappers),
-``canonical_json`` (payload hashes), ``cards`` (the Adaptive Card builder).
+``canonical_json`` (payload hashes), ``cards`` (the Adaptive Card builder), ``frameworks`` (the
+connection Django or SQLAlchemy holds).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from .api import (capture_conversation_reference, enqueue_notification, enqueue_
                   upsert_integration)
 from .canonical_json import canonical_json, canonical_json_text, payload_hash, payload_hash_text
 from .driver import aio
+from .frameworks import NotInTransaction, django_connection, sqlalchemy_connection
 from .errors import InvalidArgument, NotAllowed, NotFound, PgTeamsError, WrongState, map_error
 from .results import (AuditEvent, AuditPage, Delivery, DeliveryPage, EnqueueResult, ResponseResult,
                       RetryResult, RouteEnqueueResult)
@@ -52,4 +54,5 @@ __all__ = [
     "upsert_integration", "record_audit_event", "capture_conversation_reference", "record_response",
     "mark_delivered", "get_delivery", "list_deliveries", "list_audit_events", "retry_failed",
     "canonical_json", "canonical_json_text", "payload_hash", "payload_hash_text", "aio",
+    "django_connection", "sqlalchemy_connection", "NotInTransaction",
 ]
