@@ -29,20 +29,20 @@ from .limits import (
     GRAPH_BULK_MAX_RECIPIENTS,
     GRAPH_BULK_MIN_TOKEN_LIFETIME_S,
     MICROSOFT_LIMITS,
-    WEBHOOK_MAX_BYTES,
     format_retry_after,
 )
+from .plumbing import Runtime
 from .state import BOTFRAMEWORK, BOTFRAMEWORK_TENANT, GRAPH, State, Token
 from .tls import b64url
+from .workflows import Workflows
 
-__all__ = ["build_app", "Runtime"]
+__all__ = ["build_app"]
 
 JSON = "application/json; charset=utf-8"
 AGS_DIAGNOSTIC = json.dumps(
     {"ServerInfo": {"DataCenter": "Sandbox", "Slice": "E", "Ring": "0", "ScaleUnit": "000", "RoleInstance": "pgteams-sandbox"}},
     separators=(",", ":"),
 )
-CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 SCOPE_RESOURCES = {
@@ -64,13 +64,6 @@ def _dumps(obj: Any) -> bytes:
 def _fmt_seconds(x: float) -> str:
     x = float(x)
     return str(int(x)) if x.is_integer() else f"{x:g}"
-
-
-class Runtime:
-    """Per-serve event-loop objects (recreated by every Sandbox.start())."""
-
-    def __init__(self) -> None:
-        self.stop_event: Optional[asyncio.Event] = None
 
 
 class _Ctx:
@@ -101,6 +94,7 @@ class _Ctx:
 
 def build_app(state: State, runtime: Runtime, materials: Any) -> Starlette:
     S = state
+    workflows = Workflows(state, runtime, materials)
 
     # ------------------------------------------------------------- plumbing
     def finish(
@@ -206,15 +200,6 @@ def build_app(state: State, runtime: Runtime, materials: Any) -> Starlette:
         content = _dumps(obj) if obj is not None else b""
         return finish(ctx, status, content, headers, error_code=code, response_id=response_id)
 
-    def webhook_answer(ctx: _Ctx, status: int, obj: Any = None, extra: Optional[dict[str, str]] = None) -> Response:
-        run_id = uuid.uuid4().hex.upper()
-        headers = {"x-ms-workflow-run-id": run_id, "x-ms-correlation-id": str(uuid.uuid4())}
-        if extra:
-            headers.update(extra)
-        code = obj["error"]["code"] if isinstance(obj, dict) and "error" in obj else None
-        content = _dumps(obj) if obj is not None else b""
-        return finish(ctx, status, content, headers, error_code=code, response_id=run_id)
-
     def token_answer(ctx: _Ctx, status: int, obj: dict[str, Any], extra: Optional[dict[str, str]] = None) -> Response:
         headers = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
         if ctx.client_request_id:
@@ -231,8 +216,6 @@ def build_app(state: State, runtime: Runtime, materials: Any) -> Starlette:
             return graph_answer(ctx, status, lambda rid, crid: E.graph_status_error(status, rid, crid), extra)
         if endpoint == "bot":
             return bot_answer(ctx, status, E.bot_status_error(status), extra)
-        if endpoint == "webhook":
-            return webhook_answer(ctx, status, E.webhook_status_error(status), extra)
         return token_answer(ctx, status, E.aad_status_error(status, ctx.client_request_id), extra)
 
     async def apply_fault(ctx: _Ctx, endpoint: str) -> Optional[Response]:
@@ -738,64 +721,6 @@ def build_app(state: State, runtime: Runtime, materials: Any) -> Starlette:
         resolve_token(ctx, request)
         return bot_answer(ctx, 404, E.bot_error("NotFound", "The sandbox does not serve this Bot Framework operation."))
 
-    # ============================================================ webhook
-    async def webhook(request: Request) -> Response:
-        ctx = _Ctx("webhook", request)
-        wid = request.path_params["workflow_id"].lower()
-        ctx.destination = wid
-        with S.lock:
-            hook = S.webhooks.get(wid)
-        if hook is not None:
-            ctx.target_tenant = hook.tenant
-        raw = await request.body()
-        too_big = len(raw) > WEBHOOK_MAX_BYTES
-        ok, body = (False, None) if too_big else parse_json(raw)
-        ctx.body = body
-        faulted = await apply_fault(ctx, "webhook")
-        if faulted is not None:
-            return faulted
-        if hook is None:
-            return webhook_answer(ctx, 404, E.webhook_error("WorkflowNotFound", f"The workflow '{wid}' could not be found."))
-        sig = request.query_params.get("sig")
-        if not sig:
-            return webhook_answer(ctx, 401, E.webhook_error(
-                "DirectApiAuthorizationRequired", "The request must be authenticated only by Shared Access scheme."))
-        if not hmac.compare_digest(sig.encode(), hook.sig.encode()):
-            return webhook_answer(ctx, 401, E.webhook_error(
-                "DirectApiInvalidAuthorizationSignature",
-                "The provided authorization signature is not valid for the request."))
-        wait = limit([(("webhook", wid), _W["webhook.per_url"])])
-        if wait > 0:
-            return webhook_answer(ctx, 429, E.webhook_status_error(429),
-                                  {"Retry-After": format_retry_after(wait, fractional=False)})
-        if too_big:
-            return webhook_answer(ctx, 413, E.webhook_error("RequestEntityTooLarge", "Request Entity Too Large"))
-        problem = None
-        if not ok or not isinstance(body, dict):
-            problem = "The request body must be a JSON object."
-        elif body.get("type") != "message":
-            problem = "The 'type' property must be 'message'."
-        else:
-            atts = body.get("attachments")
-            if not isinstance(atts, list) or not atts:
-                problem = "The 'attachments' property must be a non-empty list."
-            else:
-                for a in atts:
-                    if not isinstance(a, dict) or a.get("contentType") != CARD_TYPE:
-                        problem = f"Each attachment must have contentType '{CARD_TYPE}'."
-                        break
-                    content = a.get("content")
-                    if not isinstance(content, dict) or content.get("type") != "AdaptiveCard":
-                        problem = "Each attachment's content must be an AdaptiveCard object."
-                        break
-        if problem is not None:
-            return webhook_answer(ctx, 400, E.webhook_error("InvalidRequestContent", problem))
-        return webhook_answer(ctx, 202)
-
-    async def webhook_other(request: Request) -> Response:
-        ctx = _Ctx("webhook", request)
-        return webhook_answer(ctx, 404, E.webhook_error("WorkflowNotFound", "The workflow could not be found."))
-
     # ============================================================ control
     def cjson(obj: Any, status: int = 200) -> Response:
         return Response(_dumps(obj), status_code=status, media_type=JSON)
@@ -978,8 +903,7 @@ def build_app(state: State, runtime: Runtime, materials: Any) -> Starlette:
         Route("/bot/{region}/v3/conversations/{conversation_id}/activities/{activity_id}", bot_send, methods=["POST"]),
         Route("/bot/{rest:path}", bot_other),
         # Workflows webhooks
-        Route("/workflows/{workflow_id}/triggers/manual/paths/invoke", webhook, methods=["POST"]),
-        Route("/workflows/{rest:path}", webhook_other),
+        Mount(workflows.prefix, routes=workflows.routes()),
         # Control
         Mount("/_sandbox", routes=control_routes),
         # Bot Framework's own OpenID metadata (for signing inbound activities)

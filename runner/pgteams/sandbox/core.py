@@ -18,8 +18,9 @@ import jwt
 import uvicorn
 
 from .activities import InboundConversation, TeamsUser
-from .app import Runtime, build_app
+from .app import build_app
 from .faults import Fault
+from .plumbing import Runtime
 from .state import RecordedRequest, State
 from .tls import Materials
 

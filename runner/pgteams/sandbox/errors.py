@@ -165,27 +165,3 @@ BOT_STATUS_CODES = {
 def bot_status_error(status: int) -> dict[str, Any]:
     code, msg = BOT_STATUS_CODES.get(status, ("ServiceError", f"HTTP {status}."))
     return bot_error(code, msg)
-
-
-# --- Workflows webhook (Logic Apps / Power Automate) -----------------------------
-
-WEBHOOK_STATUS_CODES = {
-    400: ("InvalidRequestContent", "The request content is not valid."),
-    401: ("DirectApiAuthorizationRequired", "The request must be authenticated only by Shared Access scheme."),
-    404: ("WorkflowNotFound", "The workflow could not be found."),
-    413: ("RequestEntityTooLarge", "Request Entity Too Large"),
-    429: ("WorkflowRequestsThrottled", "The workflow's request rate exceeded the limit. Retry after the time in the Retry-After header."),
-    500: ("InternalServerError", "Internal server error."),
-    502: ("BadGateway", "Bad gateway."),
-    503: ("ServiceUnavailable", "The service is temporarily unavailable."),
-    504: ("GatewayTimeout", "The request timed out."),
-}
-
-
-def webhook_error(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
-
-
-def webhook_status_error(status: int) -> dict[str, Any]:
-    code, msg = WEBHOOK_STATUS_CODES.get(status, ("InternalServerError", f"HTTP {status}."))
-    return webhook_error(code, msg)
