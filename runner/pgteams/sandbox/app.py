@@ -26,12 +26,11 @@ from . import errors as E
 from .faults import DEFAULT_DELAY, DEFAULT_STATUS, Fault
 from .limits import (
     BOT_MESSAGE_MAX_BYTES,
-    GRAPH_BULK_MAX_RECIPIENTS,
-    GRAPH_BULK_MIN_TOKEN_LIFETIME_S,
     MICROSOFT_LIMITS,
     format_retry_after,
 )
-from .plumbing import Runtime
+from .graph import Graph
+from .plumbing import Runtime, cross_tenant_refusal
 from .state import BOTFRAMEWORK, BOTFRAMEWORK_TENANT, GRAPH, State, Token
 from .tls import b64url
 from .workflows import Workflows
@@ -39,10 +38,6 @@ from .workflows import Workflows
 __all__ = ["build_app"]
 
 JSON = "application/json; charset=utf-8"
-AGS_DIAGNOSTIC = json.dumps(
-    {"ServerInfo": {"DataCenter": "Sandbox", "Slice": "E", "Ring": "0", "ScaleUnit": "000", "RoleInstance": "pgteams-sandbox"}},
-    separators=(",", ":"),
-)
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 SCOPE_RESOURCES = {
@@ -94,6 +89,7 @@ class _Ctx:
 
 def build_app(state: State, runtime: Runtime, materials: Any) -> Starlette:
     S = state
+    graph = Graph(state, runtime, materials)
     workflows = Workflows(state, runtime, materials)
 
     # ------------------------------------------------------------- plumbing
@@ -169,23 +165,6 @@ def build_app(state: State, runtime: Runtime, materials: Any) -> Starlette:
             pass
 
     # --- per-endpoint answers ----------------------------------------------
-    def graph_answer(ctx: _Ctx, status: int, body_fn: Any = None, extra: Optional[dict[str, str]] = None,
-                     error_code: Optional[str] = None) -> Response:
-        rid = str(uuid.uuid4())
-        crid = ctx.client_request_id or rid
-        headers = {"request-id": rid, "client-request-id": crid, "x-ms-ags-diagnostic": AGS_DIAGNOSTIC}
-        if extra:
-            headers.update(extra)
-        content = b""
-        if body_fn is not None:
-            obj = body_fn(rid, crid)
-            content = _dumps(obj)
-            error_code = error_code or obj.get("error", {}).get("code")
-        return finish(ctx, status, content, headers, error_code=error_code, response_id=rid)
-
-    def graph_error(ctx: _Ctx, status: int, code: str, message: str, extra: Optional[dict[str, str]] = None) -> Response:
-        return graph_answer(ctx, status, lambda rid, crid: E.graph_error(code, message, rid, crid), extra)
-
     def bot_answer(ctx: _Ctx, status: int, obj: Any = None, extra: Optional[dict[str, str]] = None,
                    response_id: Optional[str] = None) -> Response:
         headers = {"X-Correlating-OperationId": uuid.uuid4().hex}
@@ -210,10 +189,6 @@ def build_app(state: State, runtime: Runtime, materials: Any) -> Starlette:
 
     def status_answer(ctx: _Ctx, endpoint: str, status: int, extra: Optional[dict[str, str]] = None) -> Response:
         """A Microsoft-shaped answer with just a status (faults, limits)."""
-        if endpoint == "graph":
-            if status == 429:
-                return graph_answer(ctx, status, E.graph_throttled, extra)
-            return graph_answer(ctx, status, lambda rid, crid: E.graph_status_error(status, rid, crid), extra)
         if endpoint == "bot":
             return bot_answer(ctx, status, E.bot_status_error(status), extra)
         return token_answer(ctx, status, E.aad_status_error(status, ctx.client_request_id), extra)
@@ -244,11 +219,6 @@ def build_app(state: State, runtime: Runtime, materials: Any) -> Starlette:
         if kind in ("server_error", "token_error"):
             extra = {"Retry-After": _fmt_seconds(f.retry_after)} if f.retry_after is not None else None
             return status_answer(ctx, endpoint, f.status or DEFAULT_STATUS[kind], extra)
-        if kind == "app_not_installed":
-            return graph_error(
-                ctx, f.status or 403, "Forbidden",
-                E.graph_not_installed_message(ctx.token_client or "", ctx.destination or ""),
-            )
         if kind == "conversation_blocked":
             return bot_answer(ctx, f.status or 403, E.bot_blocked())
         raise AssertionError(kind)  # pragma: no cover
@@ -468,196 +438,6 @@ def build_app(state: State, runtime: Runtime, materials: Any) -> Starlette:
             {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": tok},
         )
 
-    # =============================================================== graph
-    def validate_activity(body: Any, needs_recipient: bool) -> Optional[tuple[str, str]]:
-        """None if valid, else (code, message), like Graph's 400s."""
-        if not isinstance(body, dict):
-            return "BadRequest", "Empty Payload. JSON content expected."
-        topic = body.get("topic")
-        if not isinstance(topic, dict):
-            return "BadRequest", "Invalid request: 'topic' is required and must be an object."
-        source = topic.get("source")
-        if not isinstance(source, str) or source.lower() not in ("entityurl", "text"):
-            return "BadRequest", f"Invalid topic source '{source}'. Supported values: entityUrl, text."
-        if not isinstance(topic.get("value"), str) or not topic["value"]:
-            return "BadRequest", "Invalid request: 'topic.value' is required."
-        if source.lower() == "text":
-            web_url = topic.get("webUrl")
-            if not isinstance(web_url, str) or not web_url:
-                return "BadRequest", "Invalid request: 'topic.webUrl' is required when topic source is 'text'."
-            if len(web_url) > 1024:  # reported, undocumented (TEAMS_FACTS §1)
-                return "UnknownError", "An error has occurred."
-        if not isinstance(body.get("activityType"), str) or not body["activityType"]:
-            return "BadRequest", "Invalid request: 'activityType' is required and must be a string."
-        preview = body.get("previewText")
-        if not isinstance(preview, dict) or not isinstance(preview.get("content"), str):
-            return "BadRequest", "Invalid request: 'previewText' is required and must be an itemBody with 'content'."
-        params = body.get("templateParameters")
-        if params is not None:
-            if not isinstance(params, list) or not all(
-                isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("value"), str)
-                for p in params
-            ):
-                return "BadRequest", "Invalid request: 'templateParameters' must be a list of {name, value} strings."
-        chain = body.get("chainId")
-        if chain is not None and (isinstance(chain, bool) or not isinstance(chain, int)):
-            return "BadRequest", "Invalid request: 'chainId' must be an Int64."
-        if needs_recipient:
-            rec = body.get("recipient")
-            if not isinstance(rec, dict) or not str(rec.get("@odata.type", "")).endswith("NotificationRecipient"):
-                return "BadRequest", "Invalid request: 'recipient' is required and must carry an '@odata.type'."
-        return None
-
-    def graph_auth(ctx: _Ctx) -> Optional[Response]:
-        if ctx.token_problem:
-            msg = {
-                "missing": "Access token is empty.",
-                "malformed": "Access token validation failure. The authorization header is malformed.",
-                "unknown": "Access token validation failure. Invalid or revoked token.",
-                "expired": "Lifetime validation failed, the token is expired.",
-            }[ctx.token_problem]
-            return graph_error(ctx, 401, "InvalidAuthenticationToken", msg)
-        if ctx.token_audience != GRAPH:
-            return graph_error(ctx, 401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
-        with S.lock:
-            client = S.clients.get((ctx.token_tenant, ctx.token_client))
-        if client is None or not client.graph:
-            return graph_error(
-                ctx, 403, "Forbidden",
-                "Missing role permissions on the request. API requires one of 'TeamsActivity.Send'. "
-                "Roles on the request ''.",
-            )
-        return None
-
-    def graph_limit(ctx: _Ctx, bulk: bool) -> Optional[Response]:
-        prefix = "graph.activity_feed_bulk" if bulk else "graph.activity_feed"
-        wait = limit([
-            ((prefix, ctx.token_client, ctx.token_tenant), _W[prefix + ".per_app_per_tenant"]),
-            ((prefix, ctx.token_client), _W[prefix + ".per_app"]),
-        ])
-        if wait > 0:
-            return graph_answer(ctx, 429, E.graph_throttled, {"Retry-After": format_retry_after(wait, fractional=True)})
-        return None
-
-    def cross_tenant_refusal(ctx: _Ctx) -> str:
-        return (
-            f"Sandbox refused a cross-tenant request: the token belongs to tenant '{ctx.token_tenant}' "
-            f"but '{ctx.destination}' belongs to tenant '{ctx.target_tenant}'."
-        )
-
-    async def graph_send(request: Request, scope: str, target_id: str) -> Response:
-        ctx = _Ctx("graph", request)
-        ctx.destination = target_id
-        with S.lock:
-            if scope == "user":
-                target = S.users.get(target_id.lower())
-            elif scope == "chat":
-                target = S.chats.get(target_id)
-            else:
-                target = S.teams.get(target_id.lower())
-        if target is not None:
-            ctx.target_tenant = target.tenant
-        resolve_token(ctx, request)
-        raw = await request.body()
-        ok, ctx.body = parse_json(raw)
-        faulted = await apply_fault(ctx, "graph")
-        if faulted is not None:
-            return faulted
-        bad = graph_auth(ctx)
-        if bad is not None:
-            return bad
-        bad = graph_limit(ctx, bulk=False)
-        if bad is not None:
-            return bad
-        if not ok:
-            return graph_error(ctx, 400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
-        problem = validate_activity(ctx.body, needs_recipient=scope != "user")
-        if problem is not None:
-            return graph_error(ctx, 400, problem[0], problem[1])
-        if target is None:
-            return graph_error(
-                ctx, 404, "itemNotFound",
-                f"Resource '{target_id}' does not exist or one of its queried reference-property objects are not present.",
-            )
-        if target.tenant != ctx.token_tenant:
-            ctx.cross_tenant = True
-            return graph_error(ctx, 403, "Forbidden", cross_tenant_refusal(ctx))
-        if scope != "user":
-            rec = ctx.body.get("recipient") or {}
-            uid = rec.get("userId")
-            if isinstance(uid, str):
-                with S.lock:
-                    u = S.users.get(uid.lower())
-                if u is not None and u.tenant != ctx.token_tenant:
-                    ctx.cross_tenant = True
-                    ctx.target_tenant = u.tenant
-                    return graph_error(ctx, 403, "Forbidden", cross_tenant_refusal(ctx))
-        if not target.app_installed:
-            return graph_error(
-                ctx, 403, "Forbidden",
-                E.graph_not_installed_message(ctx.token_client or "", ctx.body["topic"].get("value", "")),
-            )
-        return graph_answer(ctx, 204)
-
-    async def graph_user(request: Request) -> Response:
-        return await graph_send(request, "user", request.path_params["user_id"])
-
-    async def graph_chat(request: Request) -> Response:
-        return await graph_send(request, "chat", request.path_params["chat_id"])
-
-    async def graph_team(request: Request) -> Response:
-        return await graph_send(request, "team", request.path_params["team_id"])
-
-    async def graph_bulk(request: Request) -> Response:
-        ctx = _Ctx("graph", request)
-        ctx.destination = None
-        resolve_token(ctx, request)
-        raw = await request.body()
-        ok, ctx.body = parse_json(raw)
-        faulted = await apply_fault(ctx, "graph")
-        if faulted is not None:
-            return faulted
-        bad = graph_auth(ctx)
-        if bad is not None:
-            return bad
-        bad = graph_limit(ctx, bulk=True)
-        if bad is not None:
-            return bad
-        if not ok:
-            return graph_error(ctx, 400, "BadRequest", "Unable to read JSON request payload.")
-        problem = validate_activity(ctx.body, needs_recipient=False)
-        if problem is not None:
-            return graph_error(ctx, 400, problem[0], problem[1])
-        recipients = ctx.body.get("recipients")
-        if not isinstance(recipients, list) or not recipients:
-            return graph_error(ctx, 400, "BadRequest", "Invalid request: 'recipients' is required.")
-        if len(recipients) > GRAPH_BULK_MAX_RECIPIENTS:
-            return graph_error(ctx, 400, "BadRequest", f"Recipients count exceeds the maximum of {GRAPH_BULK_MAX_RECIPIENTS}.")
-        for r in recipients:
-            if not isinstance(r, dict) or not str(r.get("@odata.type", "")).endswith("aadUserNotificationRecipient") \
-                    or not isinstance(r.get("userId"), str):
-                return graph_error(ctx, 400, "BadRequest", "Only aadUserNotificationRecipient recipients with a userId are supported.")
-        assert ctx.token is not None
-        if ctx.token.expires_at - time.monotonic() < GRAPH_BULK_MIN_TOKEN_LIFETIME_S:
-            return graph_error(ctx, 412, "PreconditionFailed",
-                               "The access token must be valid for at least 45 minutes for this request.")
-        with S.lock:
-            owners = [S.users.get(r["userId"].lower()) for r in recipients]
-        foreign = next((u for u in owners if u is not None and u.tenant != ctx.token_tenant), None)
-        if foreign is not None:
-            ctx.cross_tenant = True
-            ctx.target_tenant = foreign.tenant
-            ctx.destination = foreign.id
-            return graph_error(ctx, 403, "Forbidden", cross_tenant_refusal(ctx))
-        ctx.target_tenant = ctx.token_tenant
-        return graph_answer(ctx, 202, extra={"Location": f"{S.base_url}/graph/v1.0/teamwork"})
-
-    async def graph_other(request: Request) -> Response:
-        ctx = _Ctx("graph", request)
-        resolve_token(ctx, request)
-        seg = request.scope["path"].rstrip("/").rsplit("/", 1)[-1]
-        return graph_error(ctx, 400, "BadRequest", f"Resource not found for the segment '{seg}'.")
-
     # ================================================================ bot
     async def bot_send(request: Request) -> Response:
         ctx = _Ctx("bot", request)
@@ -747,9 +527,9 @@ def build_app(state: State, runtime: Runtime, materials: Any) -> Starlette:
     def settings() -> dict[str, str]:
         return {
             "login_authority_host": S.base_url,
-            "graph_base": f"{S.base_url}/graph/v1.0",
+            "graph_base": graph.base,
             "bot_scope": "https://api.botframework.com/.default",
-            "graph_scope": "https://graph.microsoft.com/.default",
+            "graph_scope": graph.scope,
             "ca_file": str(materials.ca_file),
         }
 
@@ -893,11 +673,7 @@ def build_app(state: State, runtime: Runtime, materials: Any) -> Starlette:
 
     routes = [
         # Microsoft Graph
-        Route("/graph/v1.0/users/{user_id}/teamwork/sendActivityNotification", graph_user, methods=["POST"]),
-        Route("/graph/v1.0/chats/{chat_id}/sendActivityNotification", graph_chat, methods=["POST"]),
-        Route("/graph/v1.0/teams/{team_id}/sendActivityNotification", graph_team, methods=["POST"]),
-        Route("/graph/v1.0/teamwork/sendActivityNotificationToRecipients", graph_bulk, methods=["POST"]),
-        Route("/graph/{rest:path}", graph_other),
+        Mount(graph.prefix, routes=graph.routes()),
         # Bot Framework connector
         Route("/bot/{region}/v3/conversations/{conversation_id}/activities", bot_send, methods=["POST"]),
         Route("/bot/{region}/v3/conversations/{conversation_id}/activities/{activity_id}", bot_send, methods=["POST"]),
