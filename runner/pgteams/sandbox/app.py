@@ -11,7 +11,6 @@ import hmac
 import json
 import math
 import time
-import uuid
 from typing import Any, Optional
 from urllib.parse import parse_qsl
 
@@ -25,12 +24,12 @@ from starlette.routing import Mount, Route
 from . import errors as E
 from .faults import DEFAULT_DELAY, DEFAULT_STATUS, Fault
 from .limits import (
-    BOT_MESSAGE_MAX_BYTES,
     MICROSOFT_LIMITS,
     format_retry_after,
 )
+from .botframework import BotFramework
 from .graph import Graph
-from .plumbing import Runtime, cross_tenant_refusal
+from .plumbing import Runtime
 from .state import BOTFRAMEWORK, BOTFRAMEWORK_TENANT, GRAPH, State, Token
 from .tls import b64url
 from .workflows import Workflows
@@ -90,6 +89,7 @@ class _Ctx:
 def build_app(state: State, runtime: Runtime, materials: Any) -> Starlette:
     S = state
     graph = Graph(state, runtime, materials)
+    bot = BotFramework(state, runtime, materials)
     workflows = Workflows(state, runtime, materials)
 
     # ------------------------------------------------------------- plumbing
@@ -165,20 +165,6 @@ def build_app(state: State, runtime: Runtime, materials: Any) -> Starlette:
             pass
 
     # --- per-endpoint answers ----------------------------------------------
-    def bot_answer(ctx: _Ctx, status: int, obj: Any = None, extra: Optional[dict[str, str]] = None,
-                   response_id: Optional[str] = None) -> Response:
-        headers = {"X-Correlating-OperationId": uuid.uuid4().hex}
-        if extra:
-            headers.update(extra)
-        code = None
-        if isinstance(obj, dict):
-            err = obj.get("error")
-            code = err.get("code") if isinstance(err, dict) else None
-            if code is None and obj.get("errorCode") == 209:
-                code = "ConversationBlockedByUser"
-        content = _dumps(obj) if obj is not None else b""
-        return finish(ctx, status, content, headers, error_code=code, response_id=response_id)
-
     def token_answer(ctx: _Ctx, status: int, obj: dict[str, Any], extra: Optional[dict[str, str]] = None) -> Response:
         headers = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
         if ctx.client_request_id:
@@ -189,8 +175,6 @@ def build_app(state: State, runtime: Runtime, materials: Any) -> Starlette:
 
     def status_answer(ctx: _Ctx, endpoint: str, status: int, extra: Optional[dict[str, str]] = None) -> Response:
         """A Microsoft-shaped answer with just a status (faults, limits)."""
-        if endpoint == "bot":
-            return bot_answer(ctx, status, E.bot_status_error(status), extra)
         return token_answer(ctx, status, E.aad_status_error(status, ctx.client_request_id), extra)
 
     async def apply_fault(ctx: _Ctx, endpoint: str) -> Optional[Response]:
@@ -219,8 +203,6 @@ def build_app(state: State, runtime: Runtime, materials: Any) -> Starlette:
         if kind in ("server_error", "token_error"):
             extra = {"Retry-After": _fmt_seconds(f.retry_after)} if f.retry_after is not None else None
             return status_answer(ctx, endpoint, f.status or DEFAULT_STATUS[kind], extra)
-        if kind == "conversation_blocked":
-            return bot_answer(ctx, f.status or 403, E.bot_blocked())
         raise AssertionError(kind)  # pragma: no cover
 
     def parse_json(raw: bytes) -> tuple[bool, Any]:
@@ -438,69 +420,6 @@ def build_app(state: State, runtime: Runtime, materials: Any) -> Starlette:
             {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": tok},
         )
 
-    # ================================================================ bot
-    async def bot_send(request: Request) -> Response:
-        ctx = _Ctx("bot", request)
-        cid = request.path_params["conversation_id"]
-        ctx.destination = cid
-        with S.lock:
-            conv = S.conversations.get(cid)
-        if conv is not None:
-            ctx.target_tenant = conv.tenant
-        resolve_token(ctx, request)
-        raw = await request.body()
-        too_big = len(raw) > BOT_MESSAGE_MAX_BYTES
-        ok, body = (False, None) if too_big else parse_json(raw)
-        ctx.body = body
-        faulted = await apply_fault(ctx, "bot")
-        if faulted is not None:
-            return faulted
-        if ctx.token_problem or ctx.token_audience != BOTFRAMEWORK:
-            return bot_answer(ctx, 401, E.bot_error("Unauthorized", "Authorization has been denied for this request."))
-        with S.lock:
-            if ctx.token_tenant == BOTFRAMEWORK_TENANT:
-                registered = any(c.bot and c.client_id == ctx.token_client for c in S.clients.values())
-            else:
-                c = S.clients.get((ctx.token_tenant, ctx.token_client))
-                registered = c is not None and c.bot
-        if not registered:
-            return bot_answer(ctx, 401, E.bot_error("BotNotRegistered", "The bot is not registered with the channel."))
-        if conv is None:
-            return bot_answer(ctx, 404, E.bot_error("ConversationNotFound", "Conversation not found."))
-        if ctx.token_tenant != BOTFRAMEWORK_TENANT and ctx.token_tenant != conv.tenant:
-            ctx.cross_tenant = True
-            return bot_answer(ctx, 403, E.bot_error("Forbidden", cross_tenant_refusal(ctx)))
-        if S.enforce_limits:
-            app = ctx.token_client
-            wait = limit([
-                (("bot.conv", app, cid), _W["bot.send.per_bot_per_conversation"]),
-                (("bot.conv_all", cid), _W["bot.send.all_bots_per_conversation"]),
-                (("bot.tenant", app, conv.tenant), _W["bot.per_app_per_tenant"]),
-            ])
-            if wait > 0:
-                return bot_answer(ctx, 429, E.bot_status_error(429),
-                                  {"Retry-After": format_retry_after(wait, fractional=False)})
-        with S.lock:
-            in_roster = ctx.token_client in conv.bot_app_ids
-            blocked = conv.blocked
-        if not in_roster:
-            return bot_answer(ctx, 403, E.bot_error("BotNotInConversationRoster", "The bot is not part of the conversation roster."))
-        if blocked:
-            return bot_answer(ctx, 403, E.bot_blocked())
-        if too_big:
-            return bot_answer(ctx, 413, E.bot_error("MessageSizeTooBig", "Message size too big."))
-        if not ok or not isinstance(body, dict):
-            return bot_answer(ctx, 400, E.bot_error("BadArgument", "The request body must be an Activity (JSON object)."))
-        if not isinstance(body.get("type"), str) or not body["type"]:
-            return bot_answer(ctx, 400, E.bot_error("BadArgument", "Activity type is required."))
-        activity_id = S.next_activity_id()
-        return bot_answer(ctx, 201, {"id": activity_id}, response_id=activity_id)
-
-    async def bot_other(request: Request) -> Response:
-        ctx = _Ctx("bot", request)
-        resolve_token(ctx, request)
-        return bot_answer(ctx, 404, E.bot_error("NotFound", "The sandbox does not serve this Bot Framework operation."))
-
     # ============================================================ control
     def cjson(obj: Any, status: int = 200) -> Response:
         return Response(_dumps(obj), status_code=status, media_type=JSON)
@@ -528,7 +447,7 @@ def build_app(state: State, runtime: Runtime, materials: Any) -> Starlette:
         return {
             "login_authority_host": S.base_url,
             "graph_base": graph.base,
-            "bot_scope": "https://api.botframework.com/.default",
+            "bot_scope": bot.scope,
             "graph_scope": graph.scope,
             "ca_file": str(materials.ca_file),
         }
@@ -675,9 +594,7 @@ def build_app(state: State, runtime: Runtime, materials: Any) -> Starlette:
         # Microsoft Graph
         Mount(graph.prefix, routes=graph.routes()),
         # Bot Framework connector
-        Route("/bot/{region}/v3/conversations/{conversation_id}/activities", bot_send, methods=["POST"]),
-        Route("/bot/{region}/v3/conversations/{conversation_id}/activities/{activity_id}", bot_send, methods=["POST"]),
-        Route("/bot/{rest:path}", bot_other),
+        Mount(bot.prefix, routes=bot.routes()),
         # Workflows webhooks
         Mount(workflows.prefix, routes=workflows.routes()),
         # Control
