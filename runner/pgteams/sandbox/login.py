@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import parse_qsl
 
 import jwt
@@ -116,13 +116,23 @@ class Login(Surface):
 
     # --------------------------------------------------------------- discovery
     async def discovery(self, request: Request) -> Response:
+        return self.tenant_document(request, self.discovery_document)
+
+    async def jwks(self, request: Request) -> Response:
+        return self.tenant_document(request, lambda tenant: {"keys": [self.materials.jwk]})
+
+    def tenant_document(self, request: Request, build: Callable[[str], dict[str, Any]]) -> Response:
+        """A tenant's discovery document or keys; 400 ``invalid_tenant`` for an unknown tenant."""
         tenant = request.path_params["tenant"]
         ctx = self.context(request, "discovery")
         ctx.target_tenant = tenant if self.tenant_known(tenant) else None
         if ctx.target_tenant is None:
             return self.finish(ctx, 400, dumps(unknown_tenant(tenant, ctx)), error_code="invalid_tenant")
+        return self.finish(ctx, 200, dumps(build(tenant)))
+
+    def discovery_document(self, tenant: str) -> dict[str, Any]:
         base = f"{self.url}/{tenant}"
-        doc = {
+        return {
             "token_endpoint": f"{base}/oauth2/v2.0/token",
             "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
             "jwks_uri": f"{base}/discovery/v2.0/keys",
@@ -143,15 +153,6 @@ class Login(Surface):
             "tenant_region_scope": "NA",
             "cloud_instance_name": "pgteams-sandbox",
         }
-        return self.finish(ctx, 200, dumps(doc))
-
-    async def jwks(self, request: Request) -> Response:
-        tenant = request.path_params["tenant"]
-        ctx = self.context(request, "discovery")
-        ctx.target_tenant = tenant if self.tenant_known(tenant) else None
-        if ctx.target_tenant is None:
-            return self.finish(ctx, 400, dumps(unknown_tenant(tenant, ctx)), error_code="invalid_tenant")
-        return self.finish(ctx, 200, dumps({"keys": [self.materials.jwk]}))
 
     async def botframework_openid(self, request: Request) -> Response:
         ctx = self.context(request, "discovery")
