@@ -16,6 +16,7 @@ from .login import Login
 from .plumbing import Runtime
 from .state import State
 from .tls import Materials
+from .unserved import Unserved
 from .workflows import Workflows
 
 __all__ = ["build_app"]
@@ -38,12 +39,13 @@ def build_app(state: State, runtime: Runtime, materials: Materials) -> Starlette
         }
 
     control = Control(state, materials, settings)
+    unserved = Unserved(state, runtime, materials)
     app = Starlette(routes=[
         Mount(graph.prefix, routes=graph.routes()),
         Mount(bot.prefix, routes=bot.routes()),
         Mount(workflows.prefix, routes=workflows.routes()),
         Mount(control.prefix, routes=control.routes()),
         *login.routes(),  # at the root, last: the authority host is the sandbox's URL, '/{tenant}/…'
-    ])
+    ], exception_handlers={404: unserved.answer, 405: unserved.answer})  # what no route serves
     app.state.settings = settings
     return app

@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from .faults import Fault
 from .limits import BOT_MESSAGE_MAX_BYTES
-from .plumbing import Ctx, Surface, cross_tenant_refusal, dumps, error_body, parse_json
+from .plumbing import Ctx, Surface, catch_all, cross_tenant_refusal, dumps, error_body, parse_json
 from .state import BOTFRAMEWORK, BOTFRAMEWORK_TENANT, Conversation
 
 __all__ = ["BotFramework"]
@@ -62,7 +62,7 @@ class BotFramework(Surface):
         return [
             Route(activities, self.send, methods=["POST"]),
             Route(activities + "/{activity_id}", self.send, methods=["POST"]),  # a reply
-            Route("/{rest:path}", self.unserved),
+            catch_all(self.unserved),
         ]
 
     # --------------------------------------------------------------- dialect

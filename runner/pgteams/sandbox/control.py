@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from .faults import Fault
 from .limits import MICROSOFT_LIMITS
-from .plumbing import JSON, dumps
+from .plumbing import JSON, catch_all, dumps
 from .state import State
 from .tls import Materials
 
@@ -84,7 +84,12 @@ class Control:
             ("/reset", self.reset, ["POST"]),
             ("/config", self.load_config, ["POST"]),
         ]
-        return [Route(path, guarded(fn), methods=methods) for path, fn, methods in table]
+        return [Route(path, guarded(fn), methods=methods) for path, fn, methods in table] + [
+            catch_all(self.unserved),
+        ]
+
+    async def unserved(self, request: Request) -> Response:
+        return answer({"error": f"the control interface does not serve {request.method} {request.scope['path']}"}, 404)
 
     # --------------------------------------------------------------- about
     async def info(self, request: Request) -> Response:

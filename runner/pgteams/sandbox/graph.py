@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from .faults import Fault
 from .limits import GRAPH_BULK_MAX_RECIPIENTS, GRAPH_BULK_MIN_TOKEN_LIFETIME_S
-from .plumbing import Ctx, Surface, cross_tenant_refusal, dumps, parse_json
+from .plumbing import Ctx, Surface, catch_all, cross_tenant_refusal, dumps, parse_json
 from .state import GRAPH, Target
 
 __all__ = ["Graph"]
@@ -157,7 +157,7 @@ class Graph(Surface):
             Route(v + "/chats/{chat_id}/sendActivityNotification", self.send_to_chat, methods=["POST"]),
             Route(v + "/teams/{team_id}/sendActivityNotification", self.send_to_team, methods=["POST"]),
             Route(v + "/teamwork/sendActivityNotificationToRecipients", self.send_to_recipients, methods=["POST"]),
-            Route("/{rest:path}", self.unserved),
+            catch_all(self.unserved),
         ]
 
     # --------------------------------------------------------------- dialect

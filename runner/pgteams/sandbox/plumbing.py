@@ -16,18 +16,18 @@ import asyncio
 import json
 import math
 import time
-from typing import Any, Hashable, Optional
+from typing import Any, Awaitable, Callable, Hashable, Optional
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
 from .faults import DEFAULT_DELAY, DEFAULT_STATUS, Fault
 from .limits import MICROSOFT_LIMITS, format_retry_after
 from .state import State, Token
 from .tls import Materials
 
-__all__ = ["JSON", "Ctx", "Runtime", "Surface", "cross_tenant_refusal", "dumps", "error_body", "parse_json"]
+__all__ = ["JSON", "Ctx", "Runtime", "Surface", "catch_all", "cross_tenant_refusal", "dumps", "error_body", "parse_json"]
 
 JSON = "application/json; charset=utf-8"
 
@@ -49,6 +49,12 @@ def parse_json(raw: bytes) -> tuple[bool, Any]:
 def error_body(code: str, message: str) -> dict[str, Any]:
     """``{"error": {"code", "message"}}``: the Bot Framework connector's and Workflows' error shape."""
     return {"error": {"code": code, "message": message}}
+
+
+def catch_all(endpoint: Callable[[Request], Awaitable[Response]]) -> Route:
+    """The last route of a surface: whatever it does not serve, with any method, goes to ``endpoint``
+    (a route without ``methods`` would take GET only)."""
+    return Route("/{rest:path}", endpoint, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
 
 
 def _fmt_seconds(x: float) -> str:

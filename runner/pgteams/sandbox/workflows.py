@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from .limits import WEBHOOK_MAX_BYTES
-from .plumbing import Ctx, Surface, dumps, error_body, parse_json
+from .plumbing import Ctx, Surface, catch_all, dumps, error_body, parse_json
 
 __all__ = ["Workflows"]
 
@@ -65,7 +65,7 @@ class Workflows(Surface):
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/{workflow_id}/triggers/manual/paths/invoke", self.invoke, methods=["POST"]),
-            Route("/{rest:path}", self.unserved),
+            catch_all(self.unserved),
         ]
 
     # --------------------------------------------------------------- dialect
