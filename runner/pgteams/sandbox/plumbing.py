@@ -27,7 +27,9 @@ from .limits import MICROSOFT_LIMITS, format_retry_after
 from .state import State, Token
 from .tls import Materials
 
-__all__ = ["JSON", "Ctx", "Runtime", "Surface", "catch_all", "cross_tenant_refusal", "dumps", "error_body", "parse_json"]
+__all__ = [
+    "JSON", "Ctx", "Runtime", "Surface", "catch_all", "cross_tenant_refusal", "dumps", "error_body", "parse_json",
+]
 
 JSON = "application/json; charset=utf-8"
 
