@@ -40,6 +40,14 @@ async def arguments(request: Request) -> dict[str, Any]:
     return data
 
 
+def adding(add: Callable[..., Any]) -> Handler:
+    """A POST that calls ``add(**arguments)`` and answers 201 ``{"ok": true}``."""
+    async def endpoint(request: Request) -> Response:
+        add(**await arguments(request))
+        return answer({"ok": True}, 201)
+    return endpoint
+
+
 def guarded(fn: Handler) -> Handler:
     """KeyError -> 404, ValueError/TypeError -> 400, each as ``{"error": "..."}``."""
     async def endpoint(request: Request) -> Response:
@@ -61,14 +69,15 @@ class Control:
         self.settings = settings  # what the runner must point at (Sandbox.settings())
 
     def routes(self) -> list[BaseRoute]:
+        S = self.state
         table: list[tuple[str, Handler, list[str]]] = [
             ("/", self.info, ["GET"]),
             ("/settings", self.get_settings, ["GET"]),
             ("/ca.pem", self.ca, ["GET"]),
-            ("/tenants", self.add_tenant, ["POST"]),
-            ("/users", self.add_user, ["POST"]),
-            ("/chats", self.add_chat, ["POST"]),
-            ("/teams", self.add_team, ["POST"]),
+            ("/tenants", adding(S.add_tenant), ["POST"]),
+            ("/users", adding(S.add_user), ["POST"]),
+            ("/chats", adding(S.add_chat), ["POST"]),
+            ("/teams", adding(S.add_team), ["POST"]),
             ("/conversations", self.add_conversation, ["POST"]),
             ("/conversations/{conversation_id}", self.remove_conversation, ["DELETE"]),
             ("/conversations/{conversation_id}/bots", self.add_bot, ["POST"]),
@@ -109,22 +118,6 @@ class Control:
         return Response(self.materials.ca_file.read_bytes(), media_type="application/x-pem-file")
 
     # --------------------------------------------------------------- the world
-    async def add_tenant(self, request: Request) -> Response:
-        self.state.add_tenant(**await arguments(request))
-        return answer({"ok": True}, 201)
-
-    async def add_user(self, request: Request) -> Response:
-        self.state.add_user(**await arguments(request))
-        return answer({"ok": True}, 201)
-
-    async def add_chat(self, request: Request) -> Response:
-        self.state.add_chat(**await arguments(request))
-        return answer({"ok": True}, 201)
-
-    async def add_team(self, request: Request) -> Response:
-        self.state.add_team(**await arguments(request))
-        return answer({"ok": True}, 201)
-
     async def add_conversation(self, request: Request) -> Response:
         return answer({"service_url": self.state.add_conversation(**await arguments(request))}, 201)
 
