@@ -521,6 +521,43 @@ def test_webhook_accept_sig_size_and_removal(sb):
     assert recs[0].destination == re.search(r"/workflows/([0-9a-f]{32})/", url).group(1)
 
 
+# --------------------------------------------------------------------------- unserved requests
+
+
+def test_unserved_requests_are_answered_in_json_and_recorded(sb):
+    service_url = sb.add_conversation(T1, CONV, bot_app_ids=[B1])
+    graph_tok = token(sb, T1, G1, S1)
+    bot_tok = token(sb, T1, B1, BS1, BOT_SCOPE)
+    sb.reset_records()
+    with client(sb) as c:
+        # under a surface's prefix, with any method: that surface answers, in its own shape
+        update = c.put(f"{bot_url(service_url, CONV)}/1", headers=bearer(bot_tok), json=MESSAGE)
+        assert update.status_code == 404 and update.json()["error"]["code"] == "NotFound"
+        create = c.post(f"{service_url}v3/conversations", headers=bearer(bot_tok), json={})
+        assert create.status_code == 404 and create.json()["error"]["code"] == "NotFound"
+        wrong_method = c.delete(graph_user_url(sb, U1), headers=bearer(graph_tok))
+        assert wrong_method.status_code == 400 and wrong_method.json()["error"]["code"] == "BadRequest"
+        # outside every surface: 404, or 405 with Allow for a served path
+        token_get = c.get(f"{sb.url}/{T1}/oauth2/v2.0/token")
+        assert token_get.status_code == 405 and token_get.headers["allow"] == "POST"
+        assert token_get.json()["error"]["code"] == "MethodNotAllowed"
+        nowhere = c.post(f"{sb.url}/v1.0/me/sendMail?code=secret", headers=bearer(graph_tok), json={})
+        assert nowhere.status_code == 404 and nowhere.headers["content-type"].startswith("application/json")
+        assert nowhere.json()["error"] == {"code": "NotFound", "message": "The sandbox does not serve POST /v1.0/me/sendMail."}
+        # the control interface answers in its own shape and is not recorded
+        control = c.post(f"{sb.url}/_sandbox/settings")
+        assert control.status_code == 404 and "POST /_sandbox/settings" in control.json()["error"]
+    seen = [(r.kind, r.method, r.path, r.status, r.error_code) for r in sb.requests]
+    assert seen == [
+        ("bot", "PUT", f"/bot/amer/v3/conversations/{CONV}/activities/1", 404, "NotFound"),
+        ("bot", "POST", "/bot/amer/v3/conversations", 404, "NotFound"),
+        ("graph", "DELETE", f"/graph/v1.0/users/{U1}/teamwork/sendActivityNotification", 400, "BadRequest"),
+        ("unserved", "GET", f"/{T1}/oauth2/v2.0/token", 405, "MethodNotAllowed"),
+        ("unserved", "POST", "/v1.0/me/sendMail", 404, "NotFound"),
+    ]
+    assert (sb.requests[0].token_client, sb.requests[-1].token_client) == (B1, G1)
+
+
 # --------------------------------------------------------------------------- faults
 
 

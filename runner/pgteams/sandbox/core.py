@@ -18,8 +18,9 @@ import jwt
 import uvicorn
 
 from .activities import InboundConversation, TeamsUser
-from .app import Runtime, build_app
+from .app import build_app
 from .faults import Fault
+from .plumbing import Runtime
 from .state import RecordedRequest, State
 from .tls import Materials
 
@@ -236,13 +237,9 @@ class Sandbox:
 
     # ------------------------------------------------------------- settings
     def settings(self) -> dict[str, str]:
-        return {
-            "login_authority_host": self.url,
-            "graph_base": f"{self.url}/graph/v1.0",
-            "bot_scope": "https://api.botframework.com/.default",
-            "graph_scope": "https://graph.microsoft.com/.default",
-            "ca_file": self.ca_file,
-        }
+        """What the runner must point at: ``login_authority_host``, ``graph_base``, ``bot_scope``,
+        ``graph_scope``, ``ca_file`` (never secrets)."""
+        return self._app.state.settings()
 
     @property
     def enforce_limits(self) -> bool:

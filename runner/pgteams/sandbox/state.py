@@ -40,7 +40,7 @@ class RecordedRequest:
     seq: int
     monotonic: float  # time.monotonic() at arrival
     wall_time: float  # time.time() at arrival
-    kind: str  # token | graph | bot | webhook | discovery
+    kind: str  # token | graph | bot | webhook | discovery | unserved
     method: str
     path: str  # never includes the query string
     status: int
