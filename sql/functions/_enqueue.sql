@@ -3,11 +3,12 @@
 -- Set-based throughout, so a bulk call of 1,000 costs a few statements, not 1,000 loops.
 --
 -- Why the small helpers it calls (_transport, _payload_limit, _to_timestamptz, _enqueue_key,
--- _ledger_key, _skip_code, _throttle_scope, _enqueue_problems) are PL/pgSQL, not SQL: a LANGUAGE
--- sql function with a SET clause (we pin search_path everywhere) is never inlined, and PostgreSQL 15
--- parses and plans its body again in every statement that calls it, at every call site. A PL/pgSQL
--- body is compiled once per session. On one enqueue_notification call that was ~0.5 ms of ~1.6 ms
--- (docs/benchmarks.md, "SQL core").
+-- _ledger_key, _throttle_scope, _enqueue_problems) are PL/pgSQL, not SQL: a LANGUAGE sql function
+-- with a SET clause (we pin search_path everywhere) is never inlined, and PostgreSQL 15 parses and
+-- plans its body again in every statement that calls it, at every call site. A PL/pgSQL body is
+-- compiled once per session. On one enqueue_notification call that was ~0.5 ms of ~1.6 ms
+-- (docs/benchmarks.md, "SQL core"). The one SQL helper, _where_to_send, is written to be inlined
+-- (no SET clause), which is what keeps the destination lookups of a bulk call set-based.
 
 CREATE OR REPLACE FUNCTION msteams._enqueue(p_function text, p_tenant uuid, p_items jsonb, p_bulk boolean)
     RETURNS TABLE (ordinal integer, delivery_id bigint, status text, error_code text, duplicate boolean)
@@ -71,31 +72,16 @@ BEGIN
         ON CONFLICT ON CONSTRAINT idempotency_keys_pkey DO NOTHING
         RETURNING k.idempotency_key, k.ref_id
     ), new AS (
-        SELECT r.*, k.ref_id AS delivery_id, t.transport, cat.max_attempts, tp.paused_until,
-               coalesce(r.expires_at, greatest(r.run_at, now()) + cat.default_ttl) AS expires_at_final,
-               conv.conversation_id,
-               msteams._skip_code(ig, t.transport,
-                   CASE t.transport
-                       WHEN 'webhook' THEN EXISTS (SELECT 1 FROM msteams.webhooks AS w
-                                                    WHERE w.tenant = p_tenant AND w.webhook_name = r.destination_id)
-                       WHEN 'bot' THEN conv.conversation_id IS NOT NULL
-                       ELSE true END) AS skip_code
+        SELECT r.*, k.ref_id AS delivery_id, dest.transport, dest.conversation_id, dest.skip_code,
+               cat.max_attempts, tp.paused_until,
+               coalesce(r.expires_at, greatest(r.run_at, now()) + cat.default_ttl) AS expires_at_final
           FROM reps AS r
           JOIN keys AS k ON k.idempotency_key = r.enqueue_key
-         CROSS JOIN LATERAL (SELECT msteams._transport(r.destination_type, r.payload) AS transport) AS t
+         CROSS JOIN LATERAL msteams._where_to_send(p_tenant, r.destination_type, r.destination_id, r.payload) AS dest
           JOIN msteams.categories AS cat ON cat.category = r.category
-          LEFT JOIN msteams.integrations AS ig ON ig.tenant = p_tenant
-          LEFT JOIN LATERAL (
-                SELECT cr.conversation_id FROM msteams.conversation_references AS cr
-                 WHERE t.transport = 'bot' AND cr.tenant = p_tenant AND cr.status = 'active'
-                   AND (cr.conversation_id = r.destination_id
-                        OR (r.destination_type = 'chat' AND cr.conversation_type = 'personal'
-                            AND cr.microsoft_user_id = r.destination_id))
-                 ORDER BY (cr.conversation_id = r.destination_id) DESC, cr.last_activity_at DESC
-                 LIMIT 1) AS conv ON true
           LEFT JOIN msteams.throttle_pauses AS tp          -- a scope Microsoft paused: queue behind the pause
                  ON tp.tenant = p_tenant AND tp.paused_until > now()
-                AND tp.scope = msteams._throttle_scope(t.transport, conv.conversation_id, r.destination_id)
+                AND tp.scope = msteams._throttle_scope(dest.transport, dest.conversation_id, r.destination_id)
     ), queued AS (
         INSERT INTO msteams.outbox AS o
                (tenant, delivery_id, available_at, max_attempts, priority, category, destination_type,

@@ -14,29 +14,14 @@ BEGIN
            FOR UPDATE
     ), judged AS (
         SELECT d.*, greatest(d.attempt_count, la.last_attempt) AS attempts_used,
-               t.transport, conv.conversation_id, cat.max_attempts, cat.default_ttl,
-               msteams._skip_code(ig, t.transport,
-                   CASE t.transport
-                       WHEN 'webhook' THEN EXISTS (SELECT 1 FROM msteams.webhooks AS w
-                                                    WHERE w.tenant = p_tenant AND w.webhook_name = d.destination_id)
-                       WHEN 'bot' THEN conv.conversation_id IS NOT NULL
-                       ELSE true END) AS skip_code
+               dest.transport, dest.conversation_id, dest.skip_code, cat.max_attempts, cat.default_ttl
           FROM dead AS d
          -- a skip used an attempt number too (its ledger row): the next attempt comes after the last one
          CROSS JOIN LATERAL (SELECT coalesce(max(l.attempt_number), 0) AS last_attempt
                                FROM msteams.notification_deliveries AS l
                               WHERE l.tenant = p_tenant AND l.delivery_id = d.delivery_id) AS la
-         CROSS JOIN LATERAL (SELECT msteams._transport(d.destination_type, d.payload) AS transport) AS t
+         CROSS JOIN LATERAL msteams._where_to_send(p_tenant, d.destination_type, d.destination_id, d.payload) AS dest
           JOIN msteams.categories AS cat ON cat.category = d.category
-          LEFT JOIN msteams.integrations AS ig ON ig.tenant = p_tenant
-          LEFT JOIN LATERAL (
-                SELECT cr.conversation_id FROM msteams.conversation_references AS cr
-                 WHERE t.transport = 'bot' AND cr.tenant = p_tenant AND cr.status = 'active'
-                   AND (cr.conversation_id = d.destination_id
-                        OR (d.destination_type = 'chat' AND cr.conversation_type = 'personal'
-                            AND cr.microsoft_user_id = d.destination_id))
-                 ORDER BY (cr.conversation_id = d.destination_id) DESC, cr.last_activity_at DESC
-                 LIMIT 1) AS conv ON true
     ), queued AS (
         INSERT INTO msteams.outbox AS o
                (tenant, delivery_id, available_at, attempt_count, max_attempts, priority, category,
