@@ -92,32 +92,35 @@ BEGIN
                n.event_type, n.correlation_id, n.expires_at_final, n.payload
           FROM new AS n WHERE n.skip_code IS NULL
         RETURNING o.delivery_id
-    ), skipped AS (
-        INSERT INTO msteams.notification_deliveries AS d
-               (tenant, delivery_id, attempt_number, status, final, internal_notification_id, category,
-                priority, destination_type, destination_id, idempotency_key, event_type, correlation_id,
-                error_code, retryable, enqueued_at)
-        SELECT p_tenant, n.delivery_id, 1, 'skipped', true, n.inid, n.category,
-               n.priority, n.destination_type, n.destination_id,
-               msteams._ledger_key(n.inid, p_tenant, n.destination_type, n.destination_id, 1),
-               n.event_type, n.correlation_id, n.skip_code, false, now()
-          FROM new AS n WHERE n.skip_code IS NOT NULL
-        RETURNING d.delivery_id
-    ), parked AS (          -- a skipped delivery keeps its payload for retry_failed / a retry response
-        INSERT INTO msteams.dead_letter_payloads AS p
-               (tenant, delivery_id, final_status, error_code, attempt_count, priority, category,
-                destination_type, destination_id, internal_notification_id, enqueue_key, event_type,
-                correlation_id, payload, enqueued_at)
-        SELECT p_tenant, n.delivery_id, 'skipped', n.skip_code, 0, n.priority, n.category,
-               n.destination_type, n.destination_id, n.inid, n.enqueue_key, n.event_type,
-               n.correlation_id, n.payload, now()
-          FROM new AS n WHERE n.skip_code IS NOT NULL
-        RETURNING p.delivery_id
+    ), recorded AS (
+        -- A skipped delivery gets its ledger row (attempt 1, final) and keeps its payload for
+        -- retry_failed / a retry response. Each writer is called once, for every skip of the call,
+        -- and not at all when nothing was skipped.
+        SELECT (SELECT msteams._write_ledger(
+                           p_tenant => array_agg(p_tenant), p_delivery_id => array_agg(n.delivery_id),
+                           p_attempt_number => array_agg(1), p_status => array_agg('skipped'::text),
+                           p_error_code => array_agg(n.skip_code), p_internal_notification_id => array_agg(n.inid),
+                           p_category => array_agg(n.category), p_priority => array_agg(n.priority),
+                           p_destination_type => array_agg(n.destination_type),
+                           p_destination_id => array_agg(n.destination_id), p_event_type => array_agg(n.event_type),
+                           p_correlation_id => array_agg(n.correlation_id), p_enqueued_at => array_agg(now()))
+                  FROM new AS n WHERE n.skip_code IS NOT NULL HAVING count(*) > 0) AS ledger_rows,
+               (SELECT msteams._write_dead_letters(
+                           p_tenant => array_agg(p_tenant), p_delivery_id => array_agg(n.delivery_id),
+                           p_final_status => array_agg('skipped'::text), p_error_code => array_agg(n.skip_code),
+                           p_attempt_count => array_agg(0), p_internal_notification_id => array_agg(n.inid),
+                           p_category => array_agg(n.category), p_priority => array_agg(n.priority),
+                           p_destination_type => array_agg(n.destination_type),
+                           p_destination_id => array_agg(n.destination_id), p_event_type => array_agg(n.event_type),
+                           p_correlation_id => array_agg(n.correlation_id), p_enqueue_key => array_agg(n.enqueue_key),
+                           p_payload => array_agg(n.payload), p_enqueued_at => array_agg(now()), p_closed_at => now())
+                  FROM new AS n WHERE n.skip_code IS NOT NULL HAVING count(*) > 0) AS dead_letters
     )
     SELECT array_agg(n.ordinal), array_agg(n.delivery_id), array_agg(n.skip_code),
            coalesce(bool_or(n.skip_code IS NULL AND n.run_at <= now()), false)
       INTO v_ordinals, v_ids, v_codes, v_notify
-      FROM new AS n;
+      FROM new AS n
+     CROSS JOIN recorded;       -- read, so that it runs: a WITH query that writes through functions runs only when read
 
     IF v_notify THEN
         PERFORM pg_notify('msteams_outbox', '');   -- no payload: coalesces to one per transaction

@@ -1,6 +1,6 @@
 -- schema_lint: the security and documentation rules every msteams object must follow.
 BEGIN;
-SELECT plan(11);
+SELECT plan(13);
 
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc AS p
@@ -58,7 +58,19 @@ SELECT is_empty($$
        AND NOT coalesce(c.reloptions @> ARRAY['security_invoker=true'], false)
 $$, 'every view is security_invoker');
 
--- One decision per delivery (docs/architecture.md, "A delivery's life").
+-- One writer per record, one decision per delivery (docs/architecture.md, "A delivery's life").
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc AS p
+     WHERE p.pronamespace = 'msteams'::regnamespace AND p.proname <> '_write_ledger'
+       AND p.prosrc ~* 'insert\s+into\s+msteams\.notification_deliveries\M'
+$$, 'only msteams._write_ledger inserts ledger rows');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc AS p
+     WHERE p.pronamespace = 'msteams'::regnamespace AND p.proname <> '_write_dead_letters'
+       AND p.prosrc ~* '(insert\s+into|update)\s+msteams\.dead_letter_payloads\M'
+$$, 'only msteams._write_dead_letters inserts or updates dead letters');
+
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc AS p
      WHERE p.pronamespace = 'msteams'::regnamespace AND p.proname <> '_where_to_send'
