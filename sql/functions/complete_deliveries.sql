@@ -9,6 +9,9 @@ CREATE OR REPLACE FUNCTION msteams.complete_deliveries(p_worker text, p_outcomes
 AS $fn$
 DECLARE
     v_bad record;
+    -- The clock, read once (now() is the transaction's start anyway) and used as a value: Citus
+    -- refuses now() in ON CONFLICT … DO UPDATE SET of a distributed table (docs/scaling.md).
+    v_now timestamptz := now();
 BEGIN
     IF p_worker IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'complete_deliveries: worker must not be null',
@@ -77,7 +80,7 @@ BEGIN
           FROM held AS h
          CROSS JOIN LATERAL (
                 SELECT CASE WHEN h.status = 'failed' AND h.retryable AND h.attempt_count < h.max_attempts
-                            THEN now() + msteams._retry_delay(h.attempt_count, h.retry_after) END AS at) AS a
+                            THEN v_now + msteams._retry_delay(h.attempt_count, h.retry_after) END AS at) AS a
          CROSS JOIN LATERAL (   -- no retry that could only start after the delivery expired
                 SELECT CASE WHEN h.expires_at IS NULL OR a.at < h.expires_at THEN a.at END AS next_at) AS n
     ), rescheduled AS (
@@ -93,21 +96,21 @@ BEGIN
         RETURNING o.delivery_id
     ), staled AS (              -- the bot was removed or blocked: later deliveries are skipped until revived
         UPDATE msteams.conversation_references AS cr
-           SET status = 'stale', stale_reason = d4.error_code, stale_at = now()
+           SET status = 'stale', stale_reason = d4.error_code, stale_at = v_now
           FROM decided AS d4
          WHERE d4.stale AND d4.transport = 'bot' AND cr.tenant = d4.tenant
            AND cr.conversation_id = d4.conversation_id AND cr.status = 'active'
         RETURNING cr.conversation_id
     ), pauses AS (              -- Microsoft throttled a scope: pause it for every runner, durably …
         INSERT INTO msteams.throttle_pauses AS tp (tenant, scope, paused_until, error_code)
-        SELECT DISTINCT ON (d6.tenant, x.scope) d6.tenant, x.scope, now() + d6.retry_after, d6.error_code
+        SELECT DISTINCT ON (d6.tenant, x.scope) d6.tenant, x.scope, v_now + d6.retry_after, d6.error_code
           FROM decided AS d6
          CROSS JOIN LATERAL (SELECT msteams._throttle_scope(d6.transport, d6.conversation_id, d6.destination_id) AS scope) AS x
          WHERE d6.pauses
          ORDER BY d6.tenant, x.scope, d6.retry_after DESC
         ON CONFLICT ON CONSTRAINT throttle_pauses_pkey DO UPDATE
            SET paused_until = greatest(tp.paused_until, EXCLUDED.paused_until), error_code = EXCLUDED.error_code,
-               created_at = now()
+               created_at = v_now
         RETURNING tp.tenant, tp.scope, tp.paused_until
     ), pushed AS (              -- … and move the scope's due deliveries past the pause
         UPDATE msteams.outbox AS o
@@ -135,7 +138,7 @@ BEGIN
                            p_error_message => array_agg(d7.error_message),
                            p_provider_message_id => array_agg(d7.provider_message_id),
                            p_provider_request_id => array_agg(d7.provider_request_id),
-                           p_latency_ms => array_agg(d7.latency_ms), p_worker => p_worker, p_sent_at => now())
+                           p_latency_ms => array_agg(d7.latency_ms), p_worker => p_worker, p_sent_at => v_now)
                   FROM decided AS d7 HAVING count(*) > 0) AS ledger_rows,
                (SELECT msteams._write_dead_letters(
                            p_tenant => array_agg(d3.tenant), p_delivery_id => array_agg(d3.delivery_id),
@@ -147,7 +150,7 @@ BEGIN
                            p_destination_id => array_agg(d3.destination_id), p_event_type => array_agg(d3.event_type),
                            p_correlation_id => array_agg(d3.correlation_id), p_enqueue_key => array_agg(d3.enqueue_key),
                            p_payload => array_agg(d3.payload), p_enqueued_at => array_agg(d3.created_at),
-                           p_closed_at => now())
+                           p_closed_at => v_now)
                   FROM decided AS d3
                  WHERE NOT d3.retry AND d3.status IN ('failed', 'skipped') HAVING count(*) > 0) AS dead_letters
     )
