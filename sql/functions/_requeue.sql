@@ -14,29 +14,14 @@ BEGIN
            FOR UPDATE
     ), judged AS (
         SELECT d.*, greatest(d.attempt_count, la.last_attempt) AS attempts_used,
-               t.transport, conv.conversation_id, cat.max_attempts, cat.default_ttl,
-               msteams._skip_code(ig, t.transport,
-                   CASE t.transport
-                       WHEN 'webhook' THEN EXISTS (SELECT 1 FROM msteams.webhooks AS w
-                                                    WHERE w.tenant = p_tenant AND w.webhook_name = d.destination_id)
-                       WHEN 'bot' THEN conv.conversation_id IS NOT NULL
-                       ELSE true END) AS skip_code
+               dest.transport, dest.conversation_id, dest.skip_code, cat.max_attempts, cat.default_ttl
           FROM dead AS d
          -- a skip used an attempt number too (its ledger row): the next attempt comes after the last one
          CROSS JOIN LATERAL (SELECT coalesce(max(l.attempt_number), 0) AS last_attempt
                                FROM msteams.notification_deliveries AS l
                               WHERE l.tenant = p_tenant AND l.delivery_id = d.delivery_id) AS la
-         CROSS JOIN LATERAL (SELECT msteams._transport(d.destination_type, d.payload) AS transport) AS t
+         CROSS JOIN LATERAL msteams._where_to_send(p_tenant, d.destination_type, d.destination_id, d.payload) AS dest
           JOIN msteams.categories AS cat ON cat.category = d.category
-          LEFT JOIN msteams.integrations AS ig ON ig.tenant = p_tenant
-          LEFT JOIN LATERAL (
-                SELECT cr.conversation_id FROM msteams.conversation_references AS cr
-                 WHERE t.transport = 'bot' AND cr.tenant = p_tenant AND cr.status = 'active'
-                   AND (cr.conversation_id = d.destination_id
-                        OR (d.destination_type = 'chat' AND cr.conversation_type = 'personal'
-                            AND cr.microsoft_user_id = d.destination_id))
-                 ORDER BY (cr.conversation_id = d.destination_id) DESC, cr.last_activity_at DESC
-                 LIMIT 1) AS conv ON true
     ), queued AS (
         INSERT INTO msteams.outbox AS o
                (tenant, delivery_id, available_at, attempt_count, max_attempts, priority, category,
@@ -53,28 +38,36 @@ BEGIN
          USING judged AS j
          WHERE j.skip_code IS NULL AND p.tenant = p_tenant AND p.delivery_id = j.delivery_id
         RETURNING p.delivery_id
-    ), still_skipped AS (      -- still cannot be attempted: recorded again, the payload stays parked
-        UPDATE msteams.dead_letter_payloads AS p
-           SET final_status = 'skipped', error_code = j.skip_code, closed_at = now()
-          FROM judged AS j
-         WHERE j.skip_code IS NOT NULL AND p.tenant = p_tenant AND p.delivery_id = j.delivery_id
-        RETURNING p.delivery_id
-    ), skipped_ledger AS (
-        INSERT INTO msteams.notification_deliveries AS l
-               (tenant, delivery_id, attempt_number, status, final, internal_notification_id, category, priority,
-                destination_type, destination_id, idempotency_key, event_type, correlation_id, error_code,
-                retryable, enqueued_at)
-        SELECT p_tenant, j.delivery_id, j.attempts_used + 1, 'skipped', true, j.internal_notification_id,
-               j.category, j.priority, j.destination_type, j.destination_id,
-               msteams._ledger_key(j.internal_notification_id, p_tenant, j.destination_type, j.destination_id,
-                                   j.attempts_used + 1),
-               j.event_type, j.correlation_id, j.skip_code, false, j.enqueued_at
-          FROM judged AS j WHERE j.skip_code IS NOT NULL
-        RETURNING l.delivery_id
+    ), recorded AS (
+        -- Still cannot be attempted: another skipped ledger row, and the dead letter (payload kept)
+        -- records the new skip. Each writer is called once, and not at all when nothing was skipped.
+        SELECT (SELECT msteams._write_ledger(
+                           p_tenant => array_agg(p_tenant), p_delivery_id => array_agg(j.delivery_id),
+                           p_attempt_number => array_agg(j.attempts_used + 1), p_status => array_agg('skipped'::text),
+                           p_error_code => array_agg(j.skip_code),
+                           p_internal_notification_id => array_agg(j.internal_notification_id),
+                           p_category => array_agg(j.category), p_priority => array_agg(j.priority),
+                           p_destination_type => array_agg(j.destination_type),
+                           p_destination_id => array_agg(j.destination_id), p_event_type => array_agg(j.event_type),
+                           p_correlation_id => array_agg(j.correlation_id), p_enqueued_at => array_agg(j.enqueued_at))
+                  FROM judged AS j WHERE j.skip_code IS NOT NULL HAVING count(*) > 0) AS ledger_rows,
+               (SELECT msteams._write_dead_letters(
+                           p_tenant => array_agg(p_tenant), p_delivery_id => array_agg(j.delivery_id),
+                           p_final_status => array_agg('skipped'::text), p_error_code => array_agg(j.skip_code),
+                           p_attempt_count => array_agg(j.attempt_count::integer),
+                           p_internal_notification_id => array_agg(j.internal_notification_id),
+                           p_category => array_agg(j.category), p_priority => array_agg(j.priority),
+                           p_destination_type => array_agg(j.destination_type),
+                           p_destination_id => array_agg(j.destination_id), p_event_type => array_agg(j.event_type),
+                           p_correlation_id => array_agg(j.correlation_id), p_enqueue_key => array_agg(j.enqueue_key),
+                           p_payload => array_agg(j.payload), p_enqueued_at => array_agg(j.enqueued_at),
+                           p_closed_at => now())
+                  FROM judged AS j WHERE j.skip_code IS NOT NULL HAVING count(*) > 0) AS dead_letters
     )
     SELECT j.delivery_id, j.destination_type, j.destination_id,
            CASE WHEN j.skip_code IS NULL THEN 'queued' ELSE 'skipped' END, j.skip_code
       FROM judged AS j
+     CROSS JOIN recorded        -- read, so that it runs: a WITH query that writes through functions runs only when read
      ORDER BY j.delivery_id;
     IF FOUND THEN
         PERFORM pg_notify('msteams_outbox', '');

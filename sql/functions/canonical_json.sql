@@ -1,4 +1,4 @@
--- canonical_json and payload_hash: the one documented canonical JSON form (DESIGN §10) that
+-- canonical_json: the one documented canonical JSON form (DESIGN §10) that
 -- audit_events.payload_hash is computed from. The Python package reproduces it byte for byte;
 -- docs/sql-api.md ("canonical_json") is the specification both follow. Changing the form
 -- changes every hash: never edit it, add a new function instead.
@@ -28,19 +28,3 @@ REVOKE ALL ON FUNCTION msteams.canonical_json(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION msteams.canonical_json(jsonb) TO msteams_reader;
 COMMENT ON FUNCTION msteams.canonical_json(jsonb) IS
 'The canonical text of a JSON value (pgteams canonical JSON v1), the input of payload_hash. NULL in, NULL out. Object: "{" + members joined by "," + "}", each member = key as a JSON string + ":" + canonical value, members sorted by key in Unicode code point order (= UTF-8 byte order; COLLATE "C"); a duplicate key in the input text keeps its last value. Array: "[" + canonical elements in order joined by "," + "]". No whitespace anywhere outside strings. String: "..." escaping exactly \" \\ \b \f \n \r \t, every other character below U+0020 as \u00XX with lowercase hex, and every other character (including "/", U+007F and all non-ASCII) as its raw UTF-8. Number: PostgreSQL numeric text: plain decimal, never an exponent, no "+", integer part without leading zeros (a single 0 below 1), "-" only when the value is not zero, exactly max(0, F - E) digits after the point where F is the number of digits after the point in the input mantissa and E the input exponent (1.50 -> 1.50, 1e2 -> 100, 1.0e1 -> 10, 100e-2 -> 1.00, -0.0 -> 0.0, 1E-7 -> 0.0000001), no point when that count is 0. Literals: true, false, null. See docs/sql-api.md.';
-
-CREATE OR REPLACE FUNCTION msteams.payload_hash(p_value jsonb)
-    RETURNS text
-    LANGUAGE sql
-    IMMUTABLE
-    PARALLEL SAFE
-    STRICT
-    SET search_path = pg_catalog, pg_temp
-AS $fn$
-    SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(msteams.canonical_json(p_value), 'UTF8')), 'hex')
-$fn$;
-ALTER FUNCTION msteams.payload_hash(jsonb) OWNER TO msteams_owner;
-REVOKE ALL ON FUNCTION msteams.payload_hash(jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION msteams.payload_hash(jsonb) TO msteams_reader;
-COMMENT ON FUNCTION msteams.payload_hash(jsonb) IS
-'Lowercase hex SHA-256 (64 characters) of the UTF-8 bytes of msteams.canonical_json(p_value): the payload_hash stored in audit_events. NULL in, NULL out (record_audit_event hashes a missing input as the JSON null, i.e. the 4 bytes "null"). See docs/sql-api.md.';

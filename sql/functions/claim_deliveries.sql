@@ -84,28 +84,16 @@ BEGIN
          WHERE o.tenant = due.tenant AND o.delivery_id = due.delivery_id
         RETURNING o.*, due.locked_by IS NOT NULL AS was_leased
     )
-    SELECT c.tenant, c.delivery_id, c.lease_id, c.attempt_count, c.was_leased,
-           CASE
-               WHEN c.expires_at <= now() THEN 'expired'
-               ELSE msteams._skip_code(ig, c.transport,
-                        CASE c.transport WHEN 'webhook' THEN w.url IS NOT NULL
-                                         WHEN 'bot' THEN cr.service_url IS NOT NULL ELSE true END)
-           END,
+    SELECT c.tenant, c.delivery_id, c.lease_id, c.attempt_count, c.was_leased, dest.skip_code,
            c.transport, c.destination_type, c.destination_id, c.conversation_id,
-           cr.service_url, w.url, c.payload, c.category, c.priority, c.internal_notification_id,
+           dest.service_url, dest.webhook_url, c.payload, c.category, c.priority, c.internal_notification_id,
            c.correlation_id, c.event_type, c.created_at, c.expires_at,
-           ig.aad_tenant_id, ig.client_id, ig.credential_ref, ig.bot_app_id, ig.bot_credential_ref,
-           ig.teams_app_id
+           dest.aad_tenant_id, dest.client_id, dest.credential_ref, dest.bot_app_id, dest.bot_credential_ref,
+           dest.teams_app_id
       FROM claimed AS c
-      LEFT JOIN msteams.integrations AS ig ON ig.tenant = c.tenant
-      LEFT JOIN msteams.webhooks AS w
-             ON c.transport = 'webhook' AND w.tenant = c.tenant AND w.webhook_name = c.destination_id
-      LEFT JOIN LATERAL (
-            SELECT x.service_url FROM msteams.conversation_references AS x
-             WHERE c.transport = 'bot' AND x.tenant = c.tenant AND x.conversation_id = c.conversation_id
-               AND x.status = 'active'
-             ORDER BY x.last_activity_at DESC
-             LIMIT 1) AS cr ON true
+     -- checked again with what it was queued with: things change while a delivery waits
+     CROSS JOIN LATERAL msteams._where_to_send(c.tenant, c.destination_type, c.destination_id, c.payload,
+                                               c.transport, c.conversation_id, c.expires_at) AS dest
      ORDER BY c.priority_rank, c.delivery_id;          -- send in claim order: critical first
 END
 $fn$;

@@ -9,6 +9,9 @@ CREATE OR REPLACE FUNCTION msteams.complete_deliveries(p_worker text, p_outcomes
 AS $fn$
 DECLARE
     v_bad record;
+    -- The clock, read once (now() is the transaction's start anyway) and used as a value: Citus
+    -- refuses now() in ON CONFLICT … DO UPDATE SET of a distributed table (docs/scaling.md).
+    v_now timestamptz := now();
 BEGIN
     IF p_worker IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'complete_deliveries: worker must not be null',
@@ -61,10 +64,8 @@ BEGIN
                o.conversation_id, o.priority, o.category, o.destination_type, o.destination_id,
                o.internal_notification_id, o.enqueue_key, o.event_type, o.correlation_id,
                o.payload, o.created_at,
-               i.status, i.status_code, left(i.error_code, 63) AS error_code,
-               left(i.error_message, 1024) AS error_message,
-               left(i.provider_message_id, 1024) AS provider_message_id,
-               left(i.provider_request_id, 1024) AS provider_request_id,
+               i.status, i.status_code, left(i.error_code, 63) AS error_code, i.error_message,
+               i.provider_message_id, i.provider_request_id,    -- kept to 1,024 characters by _write_ledger
                make_interval(secs => i.retry_after_seconds::double precision) AS retry_after, i.latency_ms,
                coalesce(ec.retryable, false) AS retryable, coalesce(ec.marks_reference_stale, false) AS stale,
                coalesce(ec.pauses_scope, false) AND i.retry_after_seconds > 0 AS pauses
@@ -79,26 +80,9 @@ BEGIN
           FROM held AS h
          CROSS JOIN LATERAL (
                 SELECT CASE WHEN h.status = 'failed' AND h.retryable AND h.attempt_count < h.max_attempts
-                            THEN now() + msteams._retry_delay(h.attempt_count, h.retry_after) END AS at) AS a
+                            THEN v_now + msteams._retry_delay(h.attempt_count, h.retry_after) END AS at) AS a
          CROSS JOIN LATERAL (   -- no retry that could only start after the delivery expired
                 SELECT CASE WHEN h.expires_at IS NULL OR a.at < h.expires_at THEN a.at END AS next_at) AS n
-    ), ledger AS (
-        INSERT INTO msteams.notification_deliveries AS d
-               (tenant, delivery_id, attempt_number, status, final, internal_notification_id, category,
-                priority, destination_type, destination_id, idempotency_key, event_type, correlation_id,
-                status_code, error_code, error_message, retryable, provider_message_id, provider_request_id,
-                retry_at, worker, latency_ms, enqueued_at, sent_at, delivered_at)
-        SELECT d0.tenant, d0.delivery_id, d0.attempt_count, d0.status, NOT d0.retry, d0.internal_notification_id,
-               d0.category, d0.priority, d0.destination_type, d0.destination_id,
-               msteams._ledger_key(d0.internal_notification_id, d0.tenant, d0.destination_type, d0.destination_id,
-                                   d0.attempt_count),
-               d0.event_type, d0.correlation_id, d0.status_code, d0.error_code, d0.error_message,
-               CASE WHEN d0.error_code IS NOT NULL THEN d0.retryable END,
-               d0.provider_message_id, d0.provider_request_id, d0.next_at, p_worker, d0.latency_ms, d0.created_at,
-               CASE WHEN d0.status IN ('sent', 'delivered') THEN now() END,
-               CASE WHEN d0.status = 'delivered' THEN now() END
-          FROM decided AS d0
-        RETURNING d.delivery_id
     ), rescheduled AS (
         UPDATE msteams.outbox AS o
            SET available_at = d1.next_at, locked_by = NULL, lease_id = NULL, last_error_code = d1.error_code
@@ -110,37 +94,23 @@ BEGIN
          USING decided AS d2
          WHERE NOT d2.retry AND o.tenant = d2.tenant AND o.delivery_id = d2.delivery_id
         RETURNING o.delivery_id
-    ), parked AS (              -- … unless it failed or was skipped: then the payload waits for a retry or discard
-        INSERT INTO msteams.dead_letter_payloads AS p
-               (tenant, delivery_id, final_status, error_code, attempt_count, priority, category,
-                destination_type, destination_id, internal_notification_id, enqueue_key, event_type,
-                correlation_id, payload, enqueued_at)
-        SELECT d3.tenant, d3.delivery_id, d3.status, d3.error_code, d3.attempt_count, d3.priority, d3.category,
-               d3.destination_type, d3.destination_id, d3.internal_notification_id, d3.enqueue_key, d3.event_type,
-               d3.correlation_id, d3.payload, d3.created_at
-          FROM decided AS d3
-         WHERE NOT d3.retry AND d3.status IN ('failed', 'skipped')
-        ON CONFLICT ON CONSTRAINT dead_letter_payloads_pkey DO UPDATE
-           SET final_status = EXCLUDED.final_status, error_code = EXCLUDED.error_code,
-               attempt_count = EXCLUDED.attempt_count, payload = EXCLUDED.payload, closed_at = now()
-        RETURNING p.delivery_id
     ), staled AS (              -- the bot was removed or blocked: later deliveries are skipped until revived
         UPDATE msteams.conversation_references AS cr
-           SET status = 'stale', stale_reason = d4.error_code, stale_at = now()
+           SET status = 'stale', stale_reason = d4.error_code, stale_at = v_now
           FROM decided AS d4
          WHERE d4.stale AND d4.transport = 'bot' AND cr.tenant = d4.tenant
            AND cr.conversation_id = d4.conversation_id AND cr.status = 'active'
         RETURNING cr.conversation_id
     ), pauses AS (              -- Microsoft throttled a scope: pause it for every runner, durably …
         INSERT INTO msteams.throttle_pauses AS tp (tenant, scope, paused_until, error_code)
-        SELECT DISTINCT ON (d6.tenant, x.scope) d6.tenant, x.scope, now() + d6.retry_after, d6.error_code
+        SELECT DISTINCT ON (d6.tenant, x.scope) d6.tenant, x.scope, v_now + d6.retry_after, d6.error_code
           FROM decided AS d6
          CROSS JOIN LATERAL (SELECT msteams._throttle_scope(d6.transport, d6.conversation_id, d6.destination_id) AS scope) AS x
          WHERE d6.pauses
          ORDER BY d6.tenant, x.scope, d6.retry_after DESC
         ON CONFLICT ON CONSTRAINT throttle_pauses_pkey DO UPDATE
            SET paused_until = greatest(tp.paused_until, EXCLUDED.paused_until), error_code = EXCLUDED.error_code,
-               created_at = now()
+               created_at = v_now
         RETURNING tp.tenant, tp.scope, tp.paused_until
     ), pushed AS (              -- … and move the scope's due deliveries past the pause
         UPDATE msteams.outbox AS o
@@ -152,10 +122,42 @@ BEGIN
            AND o.tenant = p.tenant AND o.locked_by IS NULL AND o.available_at < p.paused_until
            AND msteams._throttle_scope(o.transport, o.conversation_id, o.destination_id) = p.scope
         RETURNING o.delivery_id
+    ), recorded AS (
+        -- One ledger row per outcome (final unless a retry is scheduled); a final failure or skip
+        -- keeps its payload in the dead letters, for a retry or a discard. One call of each writer.
+        SELECT (SELECT msteams._write_ledger(
+                           p_tenant => array_agg(d7.tenant), p_delivery_id => array_agg(d7.delivery_id),
+                           p_attempt_number => array_agg(d7.attempt_count::integer), p_status => array_agg(d7.status),
+                           p_error_code => array_agg(d7.error_code),
+                           p_internal_notification_id => array_agg(d7.internal_notification_id),
+                           p_category => array_agg(d7.category), p_priority => array_agg(d7.priority),
+                           p_destination_type => array_agg(d7.destination_type),
+                           p_destination_id => array_agg(d7.destination_id), p_event_type => array_agg(d7.event_type),
+                           p_correlation_id => array_agg(d7.correlation_id), p_enqueued_at => array_agg(d7.created_at),
+                           p_retry_at => array_agg(d7.next_at), p_status_code => array_agg(d7.status_code::integer),
+                           p_error_message => array_agg(d7.error_message),
+                           p_provider_message_id => array_agg(d7.provider_message_id),
+                           p_provider_request_id => array_agg(d7.provider_request_id),
+                           p_latency_ms => array_agg(d7.latency_ms), p_worker => p_worker, p_sent_at => v_now)
+                  FROM decided AS d7 HAVING count(*) > 0) AS ledger_rows,
+               (SELECT msteams._write_dead_letters(
+                           p_tenant => array_agg(d3.tenant), p_delivery_id => array_agg(d3.delivery_id),
+                           p_final_status => array_agg(d3.status), p_error_code => array_agg(d3.error_code),
+                           p_attempt_count => array_agg(d3.attempt_count::integer),
+                           p_internal_notification_id => array_agg(d3.internal_notification_id),
+                           p_category => array_agg(d3.category), p_priority => array_agg(d3.priority),
+                           p_destination_type => array_agg(d3.destination_type),
+                           p_destination_id => array_agg(d3.destination_id), p_event_type => array_agg(d3.event_type),
+                           p_correlation_id => array_agg(d3.correlation_id), p_enqueue_key => array_agg(d3.enqueue_key),
+                           p_payload => array_agg(d3.payload), p_enqueued_at => array_agg(d3.created_at),
+                           p_closed_at => v_now)
+                  FROM decided AS d3
+                 WHERE NOT d3.retry AND d3.status IN ('failed', 'skipped') HAVING count(*) > 0) AS dead_letters
     )
     SELECT d5.tenant, d5.delivery_id,
            CASE WHEN d5.retry THEN 'retry_scheduled' ELSE 'final' END, d5.next_at
       FROM decided AS d5
+     CROSS JOIN recorded        -- read, so that it runs: a WITH query that writes through functions runs only when read
     UNION ALL
     SELECT i.tenant, i.delivery_id, 'lease_lost', NULL::timestamptz
       FROM input AS i

@@ -1,7 +1,7 @@
 -- list_audit_events: the audit ledger of one tenant, newest first, one page at a time.
 -- SECURITY INVOKER: row-level security applies exactly as to a direct SELECT by the caller.
 -- Keyset pagination on (created_at, audit_id), the tail of the primary key
--- (tenant, created_at, audit_id); the same cursor format as list_deliveries (_keyset_cursor.sql).
+-- (tenant, created_at, audit_id); the same cursor format as list_deliveries (_keyset_cursor_encode.sql).
 CREATE OR REPLACE FUNCTION msteams.list_audit_events(
     p_tenant        uuid,
     p_surface       text        DEFAULT NULL,

@@ -100,7 +100,7 @@ BEGIN
                INTO v_left USING p_tenant;
         ELSE
             IF v_table.rel = 'msteams.audit_events'::regclass THEN
-                -- See audit_events_append_only.sql. A SET LOCAL statement rather than set_config():
+                -- See _audit_events_append_only.sql. A SET LOCAL statement rather than set_config():
                 -- Citus propagates SET LOCAL to the nodes running the shards (docs/scaling.md).
                 EXECUTE 'SET LOCAL msteams.audit_removal = on';
             END IF;

@@ -98,18 +98,16 @@ BEGIN
          WHERE k.tenant = p_tenant AND k.scope = 'delivery' AND k.idempotency_key = v_key;
         RETURN;
     END IF;
-    INSERT INTO msteams.notification_deliveries AS d
-           (tenant, delivery_id, attempt_number, status, final, internal_notification_id, category, priority,
-            destination_type, destination_id, idempotency_key, event_type, correlation_id, status_code, error_code,
-            error_message, retryable, provider_message_id, provider_request_id, enqueued_at, sent_at, delivered_at)
-    SELECT p_tenant, delivery_id, p_attempt_number, p_status, true, p_internal_notification_id, p_category, p_priority,
-           p_destination_type, p_destination_id, v_key, p_event_type, p_correlation_id, p_status_code, p_error_code,
-           p_error_message, ec.retryable, left(p_provider_message_id, 1024), left(p_provider_request_id, 1024),
-           coalesce(p_sent_at, now()),
-           CASE WHEN p_status IN ('sent', 'delivered') THEN coalesce(p_sent_at, now()) END,
-           CASE WHEN p_status = 'delivered' THEN coalesce(p_sent_at, now()) END
-      FROM (SELECT 1) AS one
-      LEFT JOIN msteams.error_codes AS ec ON ec.error_code = p_error_code;
+    PERFORM msteams._write_ledger(
+        p_tenant => ARRAY[p_tenant], p_delivery_id => ARRAY[delivery_id], p_attempt_number => ARRAY[p_attempt_number],
+        p_status => ARRAY[p_status], p_error_code => ARRAY[p_error_code],
+        p_internal_notification_id => ARRAY[p_internal_notification_id], p_category => ARRAY[p_category],
+        p_priority => ARRAY[p_priority], p_destination_type => ARRAY[p_destination_type],
+        p_destination_id => ARRAY[p_destination_id], p_event_type => ARRAY[p_event_type],
+        p_correlation_id => ARRAY[p_correlation_id], p_enqueued_at => ARRAY[coalesce(p_sent_at, now())],
+        p_status_code => ARRAY[p_status_code], p_error_message => ARRAY[p_error_message],
+        p_provider_message_id => ARRAY[p_provider_message_id], p_provider_request_id => ARRAY[p_provider_request_id],
+        p_sent_at => coalesce(p_sent_at, now()));
 END
 $fn$;
 ALTER FUNCTION msteams.record_delivery(uuid, text, text, text, text, text, text, integer, integer, text, text, text, text, text, text, timestamptz) OWNER TO msteams_owner;

@@ -25,6 +25,7 @@ DECLARE
     v_dead    boolean;
     v_sent    record;
     v_known   boolean;
+    v_gone    record;
 BEGIN
     PERFORM msteams._assert_tenant('record_response', p_tenant);
     IF p_delivery_id IS NULL THEN
@@ -120,19 +121,17 @@ BEGIN
                 MESSAGE = format('record_response: delivery %s is being sent right now, so it cannot be discarded', p_delivery_id),
                 COLUMN = 'action', HINT = 'Try again in a moment: once this attempt is recorded it can be discarded if it failed.';
         ELSIF v_pending THEN          -- queued or waiting for a retry: close it without sending
-            WITH gone AS (
-                DELETE FROM msteams.outbox AS o WHERE o.tenant = p_tenant AND o.delivery_id = p_delivery_id
-                RETURNING o.*)
-            INSERT INTO msteams.notification_deliveries AS d
-                   (tenant, delivery_id, attempt_number, status, final, internal_notification_id, category, priority,
-                    destination_type, destination_id, idempotency_key, event_type, correlation_id, error_code,
-                    retryable, enqueued_at)
-            SELECT p_tenant, g.delivery_id, g.attempt_count + 1, 'skipped', true, g.internal_notification_id,
-                   g.category, g.priority, g.destination_type, g.destination_id,
-                   msteams._ledger_key(g.internal_notification_id, p_tenant, g.destination_type, g.destination_id,
-                                       g.attempt_count + 1),
-                   g.event_type, g.correlation_id, 'discarded', false, g.created_at
-              FROM gone AS g;
+            DELETE FROM msteams.outbox AS o WHERE o.tenant = p_tenant AND o.delivery_id = p_delivery_id
+            RETURNING o.attempt_count, o.internal_notification_id, o.category, o.priority, o.destination_type,
+                      o.destination_id, o.event_type, o.correlation_id, o.created_at INTO v_gone;
+            PERFORM msteams._write_ledger(
+                p_tenant => ARRAY[p_tenant], p_delivery_id => ARRAY[p_delivery_id],
+                p_attempt_number => ARRAY[v_gone.attempt_count + 1], p_status => ARRAY['skipped'],
+                p_error_code => ARRAY['discarded'], p_internal_notification_id => ARRAY[v_gone.internal_notification_id],
+                p_category => ARRAY[v_gone.category], p_priority => ARRAY[v_gone.priority],
+                p_destination_type => ARRAY[v_gone.destination_type], p_destination_id => ARRAY[v_gone.destination_id],
+                p_event_type => ARRAY[v_gone.event_type], p_correlation_id => ARRAY[v_gone.correlation_id],
+                p_enqueued_at => ARRAY[v_gone.created_at]);
         ELSE
             RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
                 MESSAGE = format('record_response: delivery %s %s, so there is nothing to discard', p_delivery_id,

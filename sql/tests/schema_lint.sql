@@ -1,6 +1,6 @@
 -- schema_lint: the security and documentation rules every msteams object must follow.
 BEGIN;
-SELECT plan(9);
+SELECT plan(13);
 
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc AS p
@@ -57,6 +57,35 @@ SELECT is_empty($$
      WHERE c.relnamespace = 'msteams'::regnamespace AND c.relkind = 'v'
        AND NOT coalesce(c.reloptions @> ARRAY['security_invoker=true'], false)
 $$, 'every view is security_invoker');
+
+-- One writer per record, one decision per delivery (docs/architecture.md, "A delivery's life").
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc AS p
+     WHERE p.pronamespace = 'msteams'::regnamespace AND p.proname <> '_write_ledger'
+       AND p.prosrc ~* 'insert\s+into\s+msteams\.notification_deliveries\M'
+$$, 'only msteams._write_ledger inserts ledger rows');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc AS p
+     WHERE p.pronamespace = 'msteams'::regnamespace AND p.proname <> '_write_dead_letters'
+       AND p.prosrc ~* '(insert\s+into|update)\s+msteams\.dead_letter_payloads\M'
+$$, 'only msteams._write_dead_letters inserts or updates dead letters');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc AS p
+     WHERE p.pronamespace = 'msteams'::regnamespace AND p.proname <> '_where_to_send'
+       AND p.prosrc ~ '''(expired|integration_inactive|addon_inactive|package_misconfigured|user_not_mapped)'''
+$$, 'only msteams._where_to_send decides a skip code');
+
+-- Citus: a shard's row has a type of its own (<table>_<shard id>), so no function may take a table's row.
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc AS p
+     WHERE p.pronamespace = 'msteams'::regnamespace
+       AND EXISTS (SELECT 1 FROM unnest(p.proargtypes::oid[]) AS a(typ)
+                     JOIN pg_type AS t ON t.oid = a.typ
+                     LEFT JOIN pg_type AS e ON e.oid = t.typelem AND t.typcategory = 'A'
+                    WHERE t.typrelid <> 0 OR e.typrelid <> 0)
+$$, 'no function takes a whole row (or an array of rows) of a table as an argument');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -22,19 +22,22 @@ COMMENT ON FUNCTION msteams._audit_events_append_only() IS
 CREATE OR REPLACE TRIGGER audit_events_append_only_row
     BEFORE UPDATE OR DELETE ON msteams.audit_events
     FOR EACH ROW EXECUTE FUNCTION msteams._audit_events_append_only();
-CREATE OR REPLACE TRIGGER audit_events_append_only_truncate
-    BEFORE TRUNCATE ON msteams.audit_events
-    FOR EACH STATEMENT EXECUTE FUNCTION msteams._audit_events_append_only();
 
--- Partitions that already exist get the TRUNCATE guard too (ensure_partitions does it for new ones).
+-- The TRUNCATE guard is a statement trigger, which PostgreSQL does not clone to partitions: the
+-- table and every partition that exists get it here (ensure_partitions gives it to new ones through
+-- _copy_statement_triggers). Written out rather than copied from the table so that this file needs
+-- no helper that loads after it.
 DO $guard$
 DECLARE
-    v_child regclass;
+    v_rel regclass;
 BEGIN
-    FOR v_child IN SELECT i.inhrelid::regclass FROM pg_catalog.pg_inherits AS i
-                    WHERE i.inhparent = 'msteams.audit_events'::regclass
+    FOR v_rel IN SELECT 'msteams.audit_events'::regclass
+                 UNION ALL
+                 SELECT i.inhrelid::regclass FROM pg_catalog.pg_inherits AS i
+                  WHERE i.inhparent = 'msteams.audit_events'::regclass
     LOOP
-        PERFORM msteams._copy_statement_triggers('msteams.audit_events', v_child);
+        EXECUTE format('CREATE OR REPLACE TRIGGER audit_events_append_only_truncate BEFORE TRUNCATE ON %s '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION msteams._audit_events_append_only()', v_rel);
     END LOOP;
 END
 $guard$;
